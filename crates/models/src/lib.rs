@@ -1,0 +1,1 @@
+//! Models (coming: see the issues).

@@ -1,0 +1,1 @@
+//! Optimizers (coming: see the issues).

@@ -1,0 +1,47 @@
+//! # tapegrad-tensor: n-d tensors and a reverse-mode autograd tape
+//!
+//! A [`Tensor`] is an n-dimensional array (on [`ndarray`]) that can take part in automatic
+//! differentiation. Mark the values you want gradients for with
+//! [`requires_grad`](Tensor::requires_grad) (or own them as a [`Param`]); every op on them is
+//! then *recorded* as one node on a [`Tape`] — an explicit, numbered list of what was computed.
+//! [`Tensor::backward`] walks that list once, last node first, applying each op's backward
+//! rule (the chain rule, one node at a time) and adds the result into each leaf's `grad`.
+//!
+//! ```
+//! use tapegrad_tensor::Tensor;
+//!
+//! // Fit y = w·x by gradient descent on L = 1/(2n)·Σ(y − w·x)², so ∂L/∂w = −(1/n)·Σ x(y − w·x).
+//! let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4]);
+//! let y = &x * 2.0;
+//! let w = Tensor::<f64>::zeros(&[1]).requires_grad();
+//! for _ in 0..200 {
+//!     let residual = &y - &(&x * &w);
+//!     let loss = (&residual * &residual).mean() * 0.5;
+//!     loss.backward();                     // w.grad() = ∂L/∂w
+//!     w.param().unwrap().update(|w, g| *w -= &(g * 0.05)); // descend: w ← w − α·∂L/∂w
+//!     w.zero_grad();
+//! }
+//! assert!((w.item() - 2.0).abs() < 1e-6);
+//! ```
+//!
+//! Where things are: `tensor.rs` (the handle), `param.rs` (long-lived leaves), `shape.rs`
+//! (NumPy broadcasting), `tape/` (recording, the reverse sweep, printing), `gradcheck.rs`
+//! (finite-difference checks), and `ops/`, one file per op with its forward pass, backward
+//! rule, the rule's maths, and its tests.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod float;
+pub mod gradcheck;
+mod ops;
+mod param;
+pub mod shape;
+pub mod tape;
+mod tensor;
+
+pub use error::{Result, TensorError};
+pub use float::Float;
+pub use param::Param;
+pub use tape::{debug, grad, is_grad_enabled, no_grad, NodeId, Op, Tape};
+pub use tensor::Tensor;

@@ -1,0 +1,91 @@
+//! One file per op: its forward pass, its backward rule headed by the maths, and its tests.
+//! Files of primitives define a `backward` function that `tape/backward.rs` dispatches to;
+//! composites (sub, mean, softmax, …) record only primitives and have no rule of their own.
+
+pub(crate) mod add;
+pub(crate) mod add_scalar;
+pub(crate) mod broadcast;
+pub(crate) mod div;
+pub(crate) mod exp;
+pub(crate) mod ln;
+pub(crate) mod matmul;
+pub(crate) mod mean;
+pub(crate) mod mul;
+pub(crate) mod mul_scalar;
+pub(crate) mod neg;
+mod operators;
+pub(crate) mod permute;
+pub(crate) mod powf;
+pub(crate) mod relu;
+pub(crate) mod reshape;
+pub(crate) mod squeeze;
+pub(crate) mod sub;
+pub(crate) mod sum;
+pub(crate) mod tanh;
+
+#[cfg(test)]
+pub(crate) mod test_util;
+
+use ndarray::ArrayD;
+
+use crate::error::{or_panic, Result};
+use crate::shape::broadcast_shapes;
+use crate::tape::{is_grad_enabled, record, Op, Saved};
+use crate::{Float, Tensor};
+
+/// Brings two operands to one shape by NumPy broadcasting. A tracked operand that must
+/// stretch gets an explicit `broadcast` node — the one place where gradients are summed back
+/// to an input's shape. A constant operand is left as it is: ndarray broadcasts it on the fly.
+pub(crate) fn broadcast_pair<F: Float>(
+    op: &'static str,
+    lhs: &Tensor<F>,
+    rhs: &Tensor<F>,
+) -> Result<(Tensor<F>, Tensor<F>)> {
+    if lhs.shape() == rhs.shape() {
+        return Ok((lhs.clone(), rhs.clone()));
+    }
+    let shape = broadcast_shapes(op, lhs.shape(), rhs.shape())?;
+    let stretch = |t: &Tensor<F>| {
+        if t.is_tracked() && is_grad_enabled() && t.shape() != shape.as_slice() {
+            t.try_broadcast_to(&shape)
+        } else {
+            Ok(t.clone())
+        }
+    };
+    Ok((stretch(lhs)?, stretch(rhs)?))
+}
+
+/// An elementwise binary op: broadcast, compute `kernel(lhs, rhs)` (ndarray's operators
+/// broadcast constants), record.
+pub(crate) fn binary<F: Float>(
+    op: Op,
+    lhs: &Tensor<F>,
+    rhs: &Tensor<F>,
+    kernel: impl FnOnce(&ArrayD<F>, &ArrayD<F>) -> ArrayD<F>,
+    saved: &[Saved],
+) -> Result<Tensor<F>> {
+    let (lhs, rhs) = broadcast_pair(op.label(), lhs, rhs)?;
+    let out = kernel(&lhs.value(), &rhs.value());
+    record(op, &[&lhs, &rhs], out, saved)
+}
+
+/// An elementwise unary op `y = f(x)`. It cannot fail on shapes, so it has no `try_` form.
+#[track_caller]
+pub(crate) fn unary<F: Float>(
+    op: Op,
+    x: &Tensor<F>,
+    f: impl Fn(F) -> F,
+    saved: &[Saved],
+) -> Tensor<F> {
+    let out = x.value().mapv(f);
+    or_panic(record(op, &[x], out, saved))
+}
+
+/// A constant tensor with `x`'s shape: 1 where `keep(x)`, else 0. Masks are piecewise
+/// constant, so their own derivative is zero and they never need recording.
+pub(crate) fn mask<F: Float>(x: &Tensor<F>, keep: impl Fn(F) -> bool) -> Tensor<F> {
+    Tensor::from_array(
+        x.value()
+            .mapv(|v| if keep(v) { F::one() } else { F::zero() }),
+    )
+}

@@ -1,0 +1,120 @@
+//! `permute`: reorder axes (output axis k is input axis `axes[k]`), and its composites
+//! `transpose` (swap two axes) and `t` (swap the last two).
+//!
+//! ```
+//! use tapegrad_tensor::Tensor;
+//! let x = Tensor::<f32>::zeros(&[2, 3, 4]);
+//! assert_eq!(x.permute(&[2, 0, 1]).shape(), &[4, 2, 3]);
+//! assert_eq!(x.t().shape(), &[2, 4, 3]);
+//! ```
+
+use smallvec::smallvec;
+
+use crate::error::{or_panic, Result, TensorError};
+use crate::shape::check_axis;
+use crate::tape::{record, BackwardCtx, InputGrads, Op};
+use crate::{Float, Tensor};
+
+impl<F: Float> Tensor<F> {
+    /// The tensor with axes reordered: output axis `k` is input axis `axes[k]`.
+    ///
+    /// # Errors
+    /// `permute` when `axes` is not a permutation of `0..ndim`.
+    pub fn try_permute(&self, axes: &[usize]) -> Result<Tensor<F>> {
+        let mut seen = vec![false; self.ndim()];
+        let is_permutation = axes.len() == self.ndim()
+            && axes
+                .iter()
+                .all(|&a| a < seen.len() && !std::mem::replace(&mut seen[a], true));
+        if !is_permutation {
+            return Err(TensorError::InvalidArgument {
+                op: "permute",
+                shape: self.shape().to_vec(),
+                rule: format!("axes {axes:?} are not a permutation of 0..{}", self.ndim()),
+            });
+        }
+        let out = self.value().view().permuted_axes(axes).to_owned();
+        record(Op::Permute { axes: axes.into() }, &[self], out, &[])
+    }
+
+    /// Panicking form of [`try_permute`](Self::try_permute).
+    #[track_caller]
+    pub fn permute(&self, axes: &[usize]) -> Tensor<F> {
+        or_panic(self.try_permute(axes))
+    }
+
+    /// Swaps axes `a` and `b`.
+    ///
+    /// # Errors
+    /// `transpose` when either axis is out of range.
+    pub fn try_transpose(&self, a: usize, b: usize) -> Result<Tensor<F>> {
+        check_axis("transpose", a, self.shape())?;
+        check_axis("transpose", b, self.shape())?;
+        let mut axes: Vec<usize> = (0..self.ndim()).collect();
+        axes.swap(a, b);
+        self.try_permute(&axes)
+    }
+
+    /// Panicking form of [`try_transpose`](Self::try_transpose).
+    #[track_caller]
+    pub fn transpose(&self, a: usize, b: usize) -> Tensor<F> {
+        or_panic(self.try_transpose(a, b))
+    }
+
+    /// The matrix transpose: swaps the last two axes (a batch of matrices stays a batch).
+    ///
+    /// # Panics
+    /// When the tensor has fewer than two axes.
+    #[track_caller]
+    pub fn t(&self) -> Tensor<F> {
+        let n = self.ndim();
+        if n < 2 {
+            panic!(
+                "t: shape {:?} has {n} axes; t needs at least 2",
+                self.shape()
+            );
+        }
+        self.transpose(n - 2, n - 1)
+    }
+}
+
+// y = permute(x, p): y's axis k is x's axis p[k]. The gradient travels the same way back,
+// so ∂L/∂x = permute(∂L/∂y, p⁻¹), where p⁻¹[p[k]] = k.
+pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
+    let Op::Permute { axes } = ctx.op else {
+        unreachable!("permute rule on {:?}", ctx.op)
+    };
+    let mut inverse = vec![0; axes.len()];
+    for (k, &a) in axes.iter().enumerate() {
+        inverse[a] = k;
+    }
+    smallvec![Some(grad_out.permute(&inverse))]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use crate::Tensor;
+
+    #[test]
+    fn value_gradcheck_and_error() {
+        // [[0, 1, 2], [3, 4, 5]]ᵀ = [[0, 3], [1, 4], [2, 5]]
+        let x = Tensor::<f64>::arange(0.0, 6.0, 1.0).reshape(&[2, 3]);
+        assert_eq!(x.t().to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        check(
+            "permute",
+            |t| t[0].permute(&[2, 0, 1]),
+            &[uniform(&[2, 3, 4], 1)],
+        );
+        check(
+            "transpose",
+            |t| t[0].transpose(0, 1),
+            &[uniform(&[3, 1], 2)],
+        );
+        let err = x.try_permute(&[0, 0]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "permute: [2, 3]: axes [0, 0] are not a permutation of 0..2"
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! `reshape`: the same elements in row-major order, under a new shape.
+//!
+//! ```
+//! use tapegrad_tensor::Tensor;
+//! let x = Tensor::<f32>::arange(0.0, 6.0, 1.0).reshape(&[2, 3]);
+//! assert_eq!(x.shape(), &[2, 3]);
+//! ```
+
+use ndarray::IxDyn;
+use smallvec::smallvec;
+
+use crate::error::{or_panic, Result, TensorError};
+use crate::tape::{record, BackwardCtx, InputGrads, Op};
+use crate::{Float, Tensor};
+
+impl<F: Float> Tensor<F> {
+    /// The elements, read in row-major order, laid out in `shape`.
+    ///
+    /// # Errors
+    /// `reshape` when `shape` holds a different number of elements.
+    pub fn try_reshape(&self, shape: &[usize]) -> Result<Tensor<F>> {
+        if shape.iter().product::<usize>() != self.numel() {
+            return Err(TensorError::ElementCount {
+                op: "reshape",
+                from: self.shape().to_vec(),
+                to: shape.to_vec(),
+            });
+        }
+        let value = self.value();
+        let out = value
+            .to_shape(IxDyn(shape))
+            .expect("element counts were checked")
+            .into_owned();
+        record(
+            Op::Reshape {
+                from: self.shape().into(),
+            },
+            &[self],
+            out,
+            &[],
+        )
+    }
+
+    /// Panicking form of [`try_reshape`](Self::try_reshape).
+    #[track_caller]
+    pub fn reshape(&self, shape: &[usize]) -> Tensor<F> {
+        or_panic(self.try_reshape(shape))
+    }
+
+    /// All elements in one axis (shape `[numel]`).
+    pub fn flatten(&self) -> Tensor<F> {
+        self.reshape(&[self.numel()])
+    }
+}
+
+// y = reshape(x): every element keeps its row-major position, so ∂L/∂x is ∂L/∂y reshaped back.
+pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
+    let Op::Reshape { from } = ctx.op else {
+        unreachable!("reshape rule on {:?}", ctx.op)
+    };
+    smallvec![Some(grad_out.reshape(from))]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use crate::Tensor;
+
+    #[test]
+    fn value_gradcheck_and_error() {
+        let x = Tensor::<f64>::arange(0.0, 6.0, 1.0).reshape(&[3, 2]);
+        assert_eq!(x.to_vec(), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        // A transposed (non-contiguous) input is read in its logical order.
+        assert_eq!(
+            x.t().reshape(&[6]).to_vec(),
+            vec![0.0, 2.0, 4.0, 1.0, 3.0, 5.0]
+        );
+        check("reshape", |t| t[0].reshape(&[4, 3]), &[uniform(&[2, 6], 1)]);
+        check("reshape", |t| t[0].reshape(&[]), &[uniform(&[1, 1], 2)]);
+        let err = x.try_reshape(&[4, 2]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "reshape: cannot reshape [3, 2] (6 elements) into [4, 2] (8 elements)"
+        );
+    }
+}

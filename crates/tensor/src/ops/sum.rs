@@ -1,0 +1,116 @@
+//! `sum`: the sum of all elements, or over chosen axes (optionally keeping them as size 1).
+//!
+//! ```
+//! use tapegrad_tensor::Tensor;
+//! let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]);
+//! assert_eq!(x.sum().item(), 10.0);
+//! assert_eq!(x.sum_axes(&[0], false).to_vec(), vec![4.0, 6.0]);
+//! assert_eq!(x.sum_axes(&[1], true).shape(), &[2, 1]);
+//! ```
+
+use ndarray::Axis;
+use smallvec::smallvec;
+
+use crate::error::{or_panic, Result};
+use crate::shape::{normalize_axes, reduced_shape};
+use crate::tape::{record, BackwardCtx, InputGrads, Op};
+use crate::{Float, Tensor};
+
+impl<F: Float> Tensor<F> {
+    /// The sum of every element, as a tensor of shape `[]`.
+    pub fn sum(&self) -> Tensor<F> {
+        let all: Vec<usize> = (0..self.ndim()).collect();
+        self.sum_axes(&all, false)
+    }
+
+    /// Sums over `axes`; with `keepdim` each reduced axis stays as size 1 (so the result
+    /// broadcasts against the input). Empty `axes` reduce nothing.
+    ///
+    /// # Errors
+    /// `sum` when an axis is out of range.
+    pub fn try_sum_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor<F>> {
+        let axes = normalize_axes("sum", axes, self.shape())?;
+        let value = self.value();
+        let mut out = (*value).clone();
+        for &axis in axes.iter().rev() {
+            out = out.sum_axis(Axis(axis));
+        }
+        if keepdim {
+            out = out
+                .into_shape_with_order(reduced_shape(self.shape(), &axes, true))
+                .expect("only size-1 axes were added");
+        }
+        let op = Op::Sum {
+            axes: axes.into(),
+            keepdim,
+            input: self.shape().into(),
+        };
+        record(op, &[self], out, &[])
+    }
+
+    /// Panicking form of [`try_sum_axes`](Self::try_sum_axes).
+    #[track_caller]
+    pub fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Tensor<F> {
+        or_panic(self.try_sum_axes(axes, keepdim))
+    }
+}
+
+// y = Σ_axes x: every xᵢ in a reduced group adds to one y with weight 1, so ∂L/∂xᵢ is the
+// ∂L/∂y of its group: reshape ∂L/∂y to keep the reduced axes as 1, then broadcast to x's shape.
+pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
+    let Op::Sum { axes, input, .. } = ctx.op else {
+        unreachable!("sum rule on {:?}", ctx.op)
+    };
+    let kept = grad_out.reshape(&reduced_shape(input, axes, true));
+    smallvec![Some(kept.broadcast_to(input))]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use crate::Tensor;
+
+    #[test]
+    fn values() {
+        // [[1, 2, 3], [4, 5, 6]]: rows sum to [6, 15], columns to [5, 7, 9].
+        let x = Tensor::<f64>::arange(1.0, 7.0, 1.0).reshape(&[2, 3]);
+        assert_eq!(x.sum_axes(&[1], false).to_vec(), vec![6.0, 15.0]);
+        assert_eq!(x.sum_axes(&[0], true).to_vec(), vec![5.0, 7.0, 9.0]);
+        assert_eq!(x.sum_axes(&[0, 1], false).shape(), &[] as &[usize]);
+        assert_eq!(Tensor::<f64>::zeros(&[0, 3]).sum().item(), 0.0);
+    }
+
+    #[test]
+    fn analytic_gradient_is_ones() {
+        // ∂(Σx)/∂x = 1 everywhere.
+        let x = Tensor::<f64>::zeros(&[2, 3]).requires_grad();
+        x.sum_axes(&[1], false).sum().backward();
+        assert_eq!(x.grad().unwrap().to_vec(), vec![1.0; 6]);
+    }
+
+    #[test]
+    fn gradcheck_over_axes() {
+        let cases: &[(&[usize], &[usize], bool)] = &[
+            (&[2, 3, 4], &[1], false),
+            (&[2, 3, 4], &[0, 2], true),
+            (&[2, 3, 4], &[], false),
+            (&[5], &[0], true),
+            (&[2, 0, 3], &[1], false),
+            (&[1, 1], &[0, 1], false),
+        ];
+        for (i, (shape, axes, keepdim)) in cases.iter().enumerate() {
+            check(
+                "sum",
+                |t| t[0].sum_axes(axes, *keepdim),
+                &[uniform(shape, i as u64)],
+            );
+        }
+        let err = Tensor::<f32>::zeros(&[2, 3])
+            .try_sum_axes(&[2], false)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "sum: axis 2 is out of range for shape [2, 3] (rank 2)"
+        );
+    }
+}

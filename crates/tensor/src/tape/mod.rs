@@ -1,0 +1,209 @@
+//! The tape: an explicit Wengert list of every op recorded during one training step.
+//!
+//! ```text
+//!  forward: each op appends one node          backward: one loop, last node first
+//!
+//!  %0 = leaf "w"      [16, 1]                  grad[%3] = 1
+//!  %1 = matmul(const, %0) [100, 1]             %3: grad[%2] += rule(sum)(grad[%3])
+//!  %2 = sub(%1, const)    [100, 1]       ──►   %2: grad[%1] += rule(sub)(grad[%2])
+//!  %3 = sum(%2)           []                   %1: grad[%0] += rule(matmul)(grad[%1])
+//!                                              %0: w.grad += grad[%0]
+//! ```
+//!
+//! Nodes are created in execution order, so their index order is already a topological
+//! order: the reverse sweep is a plain loop over indices. Nodes name their inputs by index and
+//! hold arrays, never tensors, so no reference cycle can form and dropping a tape frees one
+//! flat `Vec` — a chain of a million ops needs no recursion, forward, backward or drop.
+
+mod backward;
+pub(crate) use backward::InputGrads;
+pub(crate) mod op;
+mod print;
+mod record;
+
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use ndarray::ArrayD;
+use smallvec::SmallVec;
+
+use crate::{Float, Param};
+
+pub use backward::grad;
+pub(crate) use backward::BackwardCtx;
+pub use op::Op;
+pub use record::{is_grad_enabled, no_grad};
+pub(crate) use record::{record, Saved};
+
+/// The index of a node on its tape.
+pub type NodeId = usize;
+
+/// Small shapes stay inline: most tensors have rank ≤ 4.
+pub(crate) type Shape = SmallVec<[usize; 4]>;
+
+/// A saved array and the node whose value it is (`None` for a constant).
+pub(crate) type SavedValue<F> = (Arc<ArrayD<F>>, Option<NodeId>);
+
+/// One recorded op: what it was, which nodes fed it, and what its backward rule needs.
+pub(crate) struct Node<F: Float> {
+    pub op: Op,
+    /// One entry per operand: the operand's node, or `None` for a constant (no gradient).
+    pub inputs: SmallVec<[Option<NodeId>; 2]>,
+    /// The arrays the backward rule reads, each with the node it is the value of (an input's
+    /// or this node's own id), so that a second-order pass can differentiate through it.
+    pub saved: SmallVec<[SavedValue<F>; 2]>,
+    /// The output's shape.
+    pub shape: Shape,
+    /// For leaves: the parameter that receives this node's gradient.
+    pub param: Option<Param<F>>,
+}
+
+impl<F: Float> Clone for Node<F> {
+    fn clone(&self) -> Self {
+        Node {
+            op: self.op.clone(),
+            inputs: self.inputs.clone(),
+            saved: self.saved.clone(),
+            shape: self.shape.clone(),
+            param: self.param.clone(),
+        }
+    }
+}
+
+pub(crate) struct TapeData<F: Float> {
+    pub id: u64,
+    pub nodes: Vec<Node<F>>,
+    /// Set by a consuming `backward`: the nodes are gone and no op may be added.
+    pub consumed: bool,
+}
+
+/// A shared handle to one tape. Every tensor recorded on it holds one, so the tape lives
+/// exactly as long as the step's tensors do.
+pub struct Tape<F: Float = f32> {
+    pub(crate) data: Arc<Mutex<TapeData<F>>>,
+}
+
+impl<F: Float> Clone for Tape<F> {
+    fn clone(&self) -> Self {
+        Tape {
+            data: Arc::clone(&self.data),
+        }
+    }
+}
+
+static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
+static LIVE_TAPES: AtomicUsize = AtomicUsize::new(0);
+static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
+
+/// Locks a mutex, ignoring poisoning: a panic in user code mid-step must not make every later
+/// use of a parameter panic too.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<F: Float> Tape<F> {
+    fn new() -> Self {
+        LIVE_TAPES.fetch_add(1, Ordering::Relaxed);
+        Tape {
+            data: Arc::new(Mutex::new(TapeData {
+                id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
+                nodes: Vec::new(),
+                consumed: false,
+            })),
+        }
+    }
+
+    /// The tape's number, unique within the process (`#3` in messages).
+    pub fn id(&self) -> u64 {
+        lock(&self.data).id
+    }
+
+    /// How many nodes are recorded (0 once a `backward` consumed the tape).
+    pub fn len(&self) -> usize {
+        lock(&self.data).nodes.len()
+    }
+
+    /// Whether no node is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a `backward` has consumed (freed) this tape.
+    pub fn is_consumed(&self) -> bool {
+        lock(&self.data).consumed
+    }
+
+    pub(crate) fn same_as(&self, other: &Tape<F>) -> bool {
+        Arc::ptr_eq(&self.data, &other.data)
+    }
+
+    /// The thread's current tape for element type `F`, made anew when there is none or the
+    /// last one was consumed or dropped. Only a weak pointer is kept, so the thread never
+    /// keeps a step's graph alive.
+    pub(crate) fn current() -> Tape<F> {
+        CURRENT_TAPES.with(|cell| {
+            let mut current = cell.borrow_mut();
+            let key = TypeId::of::<F>();
+            let live = current
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, weak)| weak.upgrade())
+                .and_then(|any| any.downcast::<Mutex<TapeData<F>>>().ok())
+                .filter(|data| !lock(data).consumed);
+            if let Some(data) = live {
+                return Tape { data };
+            }
+            let tape = Tape::new();
+            let weak: Weak<Mutex<TapeData<F>>> = Arc::downgrade(&tape.data);
+            current.retain(|(k, _)| *k != key);
+            current.push((key, weak));
+            tape
+        })
+    }
+}
+
+type AnyWeak = Weak<dyn Any + Send + Sync>;
+
+thread_local! {
+    /// One current tape per element type (`f32`, `f64`) and thread.
+    static CURRENT_TAPES: RefCell<Vec<(TypeId, AnyWeak)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl<F: Float> TapeData<F> {
+    pub(crate) fn push(&mut self, node: Node<F>) -> NodeId {
+        LIVE_NODES.fetch_add(1, Ordering::Relaxed);
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// Takes every node out (for a consuming backward) and marks the tape consumed.
+    pub(crate) fn take_nodes(&mut self) -> Vec<Node<F>> {
+        self.consumed = true;
+        LIVE_NODES.fetch_sub(self.nodes.len(), Ordering::Relaxed);
+        std::mem::take(&mut self.nodes)
+    }
+}
+
+impl<F: Float> Drop for TapeData<F> {
+    fn drop(&mut self) {
+        LIVE_TAPES.fetch_sub(1, Ordering::Relaxed);
+        LIVE_NODES.fetch_sub(self.nodes.len(), Ordering::Relaxed);
+    }
+}
+
+/// Process-wide counters for tests and examples that check memory stays flat.
+pub mod debug {
+    use super::*;
+
+    /// Tapes alive right now, over all threads and element types.
+    pub fn live_tapes() -> usize {
+        LIVE_TAPES.load(Ordering::Relaxed)
+    }
+
+    /// Nodes on live tapes right now.
+    pub fn live_nodes() -> usize {
+        LIVE_NODES.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,178 @@
+//! The primitive ops a tape can record. Each variant's forward pass and backward rule live in
+//! `ops/<label>.rs`; composite ops (sub, mean, softmax, …) record only primitives.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use ndarray::ArrayD;
+
+use super::Shape;
+
+/// One primitive op and the small parameters its backward rule needs.
+// Variants are named like their ops (see `label`); fields are documented where not obvious.
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Op {
+    /// A parameter lifted onto the tape; its gradient is deposited into the parameter.
+    Leaf,
+    /// A value from tape `tape`, which a `backward` already consumed: no gradient can pass.
+    Stale {
+        tape: u64,
+    },
+    Add,
+    Mul,
+    Div,
+    /// Elementwise `a^b` with both operands tensors.
+    Pow,
+    /// Elementwise maximum of two tensors.
+    Maximum,
+    AddScalar(f64),
+    MulScalar(f64),
+    /// `x^p` for a constant exponent `p`.
+    PowScalar(f64),
+    Exp,
+    Ln,
+    Sqrt,
+    Abs,
+    Sin,
+    Cos,
+    Tanh,
+    Relu,
+    /// Sum over `axes` of an input of shape `input`.
+    Sum {
+        axes: Shape,
+        keepdim: bool,
+        input: Shape,
+    },
+    /// Maximum over `axes`; the gradient goes to the first arg-max element.
+    Max {
+        axes: Shape,
+        keepdim: bool,
+    },
+    /// Stretch an input of shape `from` to the node's shape.
+    Broadcast {
+        from: Shape,
+    },
+    /// Same elements, new shape; the input had shape `from`.
+    Reshape {
+        from: Shape,
+    },
+    /// Reorder axes: output axis `k` is input axis `axes[k]`.
+    Permute {
+        axes: Shape,
+    },
+    /// Matrix product over the last two axes, batch axes already equal.
+    MatMul,
+    /// Elements `start..start + len` along `axis`.
+    Narrow {
+        axis: usize,
+        start: usize,
+        len: usize,
+    },
+    /// Zeros added along `axis`: `before` in front, `after` behind.
+    Pad {
+        axis: usize,
+        before: usize,
+        after: usize,
+    },
+    /// Inputs joined along `axis`; `sizes` are their extents along it.
+    Concat {
+        axis: usize,
+        sizes: Shape,
+    },
+    /// Output slice `k` along `axis` is input slice `indices[k]`.
+    IndexSelect {
+        axis: usize,
+        indices: Arc<[usize]>,
+    },
+    /// Zeros of extent `size` along `axis`, with input slice `k` added into slice `indices[k]`.
+    IndexAdd {
+        axis: usize,
+        indices: Arc<[usize]>,
+        size: usize,
+    },
+    /// `out[.., k, ..] = x[.., index[.., k, ..], ..]` along `axis` (PyTorch's `gather`).
+    Gather {
+        axis: usize,
+        index: Arc<ArrayD<usize>>,
+    },
+    /// The adjoint of `Gather`: zeros of extent `size` along `axis`, input added at `index`.
+    ScatterAdd {
+        axis: usize,
+        index: Arc<ArrayD<usize>>,
+        size: usize,
+    },
+}
+
+impl Op {
+    /// The op's name as printed on the tape and used in error messages.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Op::Leaf => "leaf",
+            Op::Stale { .. } => "stale",
+            Op::Add => "add",
+            Op::Mul => "mul",
+            Op::Div => "div",
+            Op::Pow => "pow",
+            Op::Maximum => "maximum",
+            Op::AddScalar(_) => "add_scalar",
+            Op::MulScalar(_) => "mul_scalar",
+            Op::PowScalar(_) => "powf",
+            Op::Exp => "exp",
+            Op::Ln => "ln",
+            Op::Sqrt => "sqrt",
+            Op::Abs => "abs",
+            Op::Sin => "sin",
+            Op::Cos => "cos",
+            Op::Tanh => "tanh",
+            Op::Relu => "relu",
+            Op::Sum { .. } => "sum",
+            Op::Max { .. } => "max",
+            Op::Broadcast { .. } => "broadcast",
+            Op::Reshape { .. } => "reshape",
+            Op::Permute { .. } => "permute",
+            Op::MatMul => "matmul",
+            Op::Narrow { .. } => "narrow",
+            Op::Pad { .. } => "pad",
+            Op::Concat { .. } => "concat",
+            Op::IndexSelect { .. } => "index_select",
+            Op::IndexAdd { .. } => "index_add",
+            Op::Gather { .. } => "gather",
+            Op::ScatterAdd { .. } => "scatter_add",
+        }
+    }
+
+    /// The op's parameters as printed after its inputs (`axes=[0], keepdim`), or "".
+    pub fn params(&self) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = match self {
+            Op::Stale { tape } => write!(s, "from consumed tape #{tape}"),
+            Op::AddScalar(c) | Op::MulScalar(c) => write!(s, "{c}"),
+            Op::PowScalar(p) => write!(s, "p={p}"),
+            Op::Sum { axes, keepdim, .. } | Op::Max { axes, keepdim } => {
+                write!(
+                    s,
+                    "axes={axes:?}{}",
+                    if *keepdim { ", keepdim" } else { "" }
+                )
+            }
+            Op::Broadcast { from } | Op::Reshape { from } => write!(s, "from={from:?}"),
+            Op::Permute { axes } => write!(s, "axes={axes:?}"),
+            Op::Narrow { axis, start, len } => write!(s, "axis={axis}, {start}..{}", start + len),
+            Op::Pad {
+                axis,
+                before,
+                after,
+            } => write!(s, "axis={axis}, before={before}, after={after}"),
+            Op::Concat { axis, .. } => write!(s, "axis={axis}"),
+            Op::IndexSelect { axis, indices } | Op::IndexAdd { axis, indices, .. } => {
+                write!(s, "axis={axis}, {} indices", indices.len())
+            }
+            Op::Gather { axis, .. } | Op::ScatterAdd { axis, .. } => write!(s, "axis={axis}"),
+            _ => Ok(()),
+        };
+        s
+    }
+}

@@ -1,0 +1,175 @@
+//! Recording: how a forward op appends its node, and the `no_grad` switch.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use ndarray::ArrayD;
+use smallvec::SmallVec;
+
+use super::{lock, Node, NodeId, Op, Tape};
+use crate::error::{Result, TensorError};
+use crate::tensor::Repr;
+use crate::{Float, Tensor};
+
+thread_local! {
+    /// How many `no_grad` scopes the thread is inside; recording happens only at 0.
+    static NO_GRAD_DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether ops on this thread are being recorded (`false` inside [`no_grad`]).
+pub fn is_grad_enabled() -> bool {
+    NO_GRAD_DEPTH.with(|depth| depth.get() == 0)
+}
+
+/// Runs `f` with recording turned off: every op inside computes values only, as in PyTorch's
+/// `with torch.no_grad():`. Use it for evaluation and for hand-written parameter updates.
+///
+/// ```
+/// use tapegrad_tensor::{no_grad, Tensor};
+/// let w = Tensor::<f64>::ones(&[2]).requires_grad();
+/// let y = no_grad(|| &w * 3.0);
+/// assert!(!y.is_tracked());
+/// ```
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = GradMode::set(false);
+    f()
+}
+
+/// Sets the recording mode for a scope and restores the previous one on drop, even if the
+/// scope panics.
+pub(crate) struct GradMode {
+    previous: usize,
+}
+
+impl GradMode {
+    pub(crate) fn set(enabled: bool) -> GradMode {
+        let previous = NO_GRAD_DEPTH.with(|depth| {
+            let previous = depth.get();
+            depth.set(if enabled { 0 } else { previous + 1 });
+            previous
+        });
+        GradMode { previous }
+    }
+}
+
+impl Drop for GradMode {
+    fn drop(&mut self) {
+        NO_GRAD_DEPTH.with(|depth| depth.set(self.previous));
+    }
+}
+
+/// What a node keeps for its backward rule.
+#[derive(Clone, Copy)]
+pub(crate) enum Saved {
+    /// The value of the op's `i`-th input.
+    Input(usize),
+    /// The op's own output.
+    Output,
+}
+
+/// Wraps `output`, the value an op computed from `inputs`, as a tensor — recording a node
+/// when recording is on and some input is tracked, and a plain constant otherwise.
+///
+/// Parameters among the inputs are lifted onto the tape as leaves (once per tape); an input
+/// left over from a consumed tape becomes a `stale` leaf, which is an error only if a
+/// gradient later tries to flow into it (PyTorch's "backward through the graph a second time").
+pub(crate) fn record<F: Float>(
+    op: Op,
+    inputs: &[&Tensor<F>],
+    output: ArrayD<F>,
+    saved: &[Saved],
+) -> Result<Tensor<F>> {
+    if !is_grad_enabled() || !inputs.iter().any(|t| t.is_tracked()) {
+        return Ok(Tensor::from_arc(Arc::new(output)));
+    }
+    let tape = choose_tape(op.label(), inputs)?;
+    let output = Arc::new(output);
+    let mut data = lock(&tape.data);
+    if data.consumed {
+        return Err(TensorError::Consumed {
+            op: op.label(),
+            tape: data.id,
+        });
+    }
+    let tape_id = data.id;
+    let mut ids: SmallVec<[Option<NodeId>; 2]> = SmallVec::with_capacity(inputs.len());
+    for input in inputs {
+        let id = match &input.repr {
+            Repr::Constant(_) => None,
+            Repr::Recorded { tape: t, id, .. } if t.same_as(&tape) => Some(*id),
+            Repr::Recorded { tape: t, value, .. } => {
+                // Only a consumed tape can differ here (choose_tape rejected live ones).
+                let stale = Op::Stale { tape: t.id() };
+                Some(data.push(leaf_node(stale, value.shape(), None)))
+            }
+            Repr::Param(p) => Some(match p.leaf_on(tape_id) {
+                Some(id) => id,
+                None => {
+                    let id = data.push(leaf_node(Op::Leaf, p.shape(), Some(p.clone())));
+                    p.set_leaf(tape_id, id);
+                    id
+                }
+            }),
+        };
+        ids.push(id);
+    }
+    let own_id = data.nodes.len();
+    let saved = saved
+        .iter()
+        .map(|s| match *s {
+            Saved::Input(i) => (inputs[i].value(), ids[i]),
+            Saved::Output => (Arc::clone(&output), Some(own_id)),
+        })
+        .collect();
+    let shape = output.shape().into();
+    let id = data.push(Node {
+        op,
+        inputs: ids,
+        saved,
+        shape,
+        param: None,
+    });
+    drop(data);
+    Ok(Tensor {
+        repr: Repr::Recorded {
+            value: output,
+            tape,
+            id,
+        },
+    })
+}
+
+fn leaf_node<F: Float>(op: Op, shape: &[usize], param: Option<crate::Param<F>>) -> Node<F> {
+    Node {
+        op,
+        inputs: SmallVec::new(),
+        saved: SmallVec::new(),
+        shape: shape.into(),
+        param,
+    }
+}
+
+/// The tape an op records on: the one its recorded inputs share, or the thread's current tape
+/// when only parameters are tracked. Tapes consumed by `backward` do not count.
+fn choose_tape<F: Float>(op: &'static str, inputs: &[&Tensor<F>]) -> Result<Tape<F>> {
+    let mut chosen: Option<Tape<F>> = None;
+    for input in inputs {
+        if let Repr::Recorded { tape, .. } = &input.repr {
+            if tape.is_consumed() {
+                continue;
+            }
+            match &chosen {
+                None => chosen = Some(tape.clone()),
+                Some(c) if c.same_as(tape) => {}
+                Some(c) => {
+                    return Err(TensorError::DifferentTapes {
+                        op,
+                        a: c.id(),
+                        b: tape.id(),
+                    })
+                }
+            }
+        }
+    }
+    Ok(chosen.unwrap_or_else(Tape::current))
+}
