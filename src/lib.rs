@@ -1,1 +1,20 @@
+//! # tapegrad
+//!
+//! A teachable reverse-mode autodiff framework. This facade re-exports the workspace's crates:
+//!
+//! - [`tensor`] (`tapegrad-tensor`): n-d tensors with NumPy broadcasting and the autograd tape;
+//! - [`optim`] (`tapegrad-optim`): optimizers;
+//! - [`models`] (`tapegrad-models`): models, layers and losses.
+//!
+//! The most used names are at the top level: `use tapegrad::{Tensor, Param, no_grad};`.
+#![forbid(unsafe_code)]
+
+pub use tapegrad_models as models;
+pub use tapegrad_optim as optim;
 pub use tapegrad_tensor as tensor;
+pub use tapegrad_tensor::{grad, no_grad, Float, Param, Tape, Tensor, TensorError};
+
+/// The README's examples run as doctests, so the front page cannot drift from the code.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

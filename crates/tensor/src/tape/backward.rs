@@ -95,15 +95,26 @@ enum Mode {
     CreateGraph,
 }
 
-/// Sweeps from `root` with adjoint `seed`. Leaves' gradients are deposited into their
-/// parameters unless the mode is `CreateGraph`; the adjoints of `wanted` nodes are returned.
+/// Where a sweep's results go.
+enum Target<'a> {
+    /// Into each parameter's `.grad()` (`backward`).
+    Params,
+    /// Returned for these nodes (`grad`); parameters are left alone.
+    Nodes(&'a [NodeId]),
+}
+
+/// Sweeps from `root` with adjoint `seed`, delivering gradients to `target`.
 fn sweep<F: Float>(
     op: &'static str,
     root: &Tensor<F>,
     seed: Tensor<F>,
     mode: Mode,
-    wanted: &[NodeId],
+    target: Target,
 ) -> Result<Vec<Option<Tensor<F>>>> {
+    let wanted = match target {
+        Target::Params => &[][..],
+        Target::Nodes(ids) => ids,
+    };
     let Repr::Recorded { tape, id: root, .. } = &root.repr else {
         return Err(TensorError::NotRecorded { op });
     };
@@ -140,7 +151,7 @@ fn sweep<F: Float>(
         }
         match &node.op {
             Op::Leaf => {
-                if let (Some(param), false) = (&node.param, mode == Mode::CreateGraph) {
+                if let (Some(param), Target::Params) = (&node.param, &target) {
                     param.accumulate_grad(grad_out.into_value());
                 }
                 continue;
@@ -206,7 +217,7 @@ impl<F: Float> Tensor<F> {
     /// depends on requires a gradient, `Consumed` when an earlier `backward` freed the graph.
     pub fn try_backward(&self) -> Result<()> {
         let seed = unit_seed("backward", self)?;
-        sweep("backward", self, seed, Mode::Consume, &[]).map(drop)
+        sweep("backward", self, seed, Mode::Consume, Target::Params).map(drop)
     }
 
     /// [`backward`](Self::backward), keeping the graph so that `backward` can run again
@@ -214,8 +225,9 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     pub fn backward_retain(&self) {
         or_panic(
-            unit_seed("backward", self)
-                .and_then(|seed| sweep("backward", self, seed, Mode::Retain, &[]).map(drop)),
+            unit_seed("backward", self).and_then(|seed| {
+                sweep("backward", self, seed, Mode::Retain, Target::Params).map(drop)
+            }),
         )
     }
 
@@ -234,7 +246,7 @@ impl<F: Float> Tensor<F> {
             });
         }
         let seed = grad_output.detach();
-        sweep("backward", self, seed, Mode::Consume, &[]).map(drop)
+        sweep("backward", self, seed, Mode::Consume, Target::Params).map(drop)
     }
 
     /// Panicking form of [`try_backward_with`](Self::try_backward_with).
@@ -305,7 +317,7 @@ pub fn grad<F: Float>(
     } else {
         Mode::Consume
     };
-    let found = sweep(OP, output, seed, mode, &wanted)?;
+    let found = sweep(OP, output, seed, mode, Target::Nodes(&wanted))?;
     Ok(found
         .into_iter()
         .zip(inputs)
