@@ -139,13 +139,13 @@ fn sweep<F: Float>(
     for i in (0..=root).rev() {
         // Own the node: popped from a consumed tape (freeing its arrays as we go), or copied
         // out of the lock, because a second-order rule records onto this very tape.
-        let node = match owned.as_mut() {
-            Some(nodes) => nodes.pop().expect("one node per index"),
-            None => lock(&tape.data).nodes[i].clone(),
-        };
+        let popped = owned
+            .as_mut()
+            .map(|nodes| nodes.pop().expect("one node per index"));
         let Some(grad_out) = grads[i].take() else {
-            continue;
+            continue; // no path from node i to the root
         };
+        let node = popped.unwrap_or_else(|| lock(&tape.data).nodes[i].clone());
         for (slot, _) in found.iter_mut().zip(wanted).filter(|(_, &w)| w == i) {
             *slot = Some(grad_out.clone());
         }
