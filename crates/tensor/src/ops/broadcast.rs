@@ -29,7 +29,7 @@ impl<F: Float> Tensor<F> {
                 from: self.shape().to_vec(),
                 to: shape.to_vec(),
             })?;
-        let out = stretched.to_owned();
+        let out = super::materialize(stretched);
         record(
             Op::Broadcast {
                 from: self.shape().into(),

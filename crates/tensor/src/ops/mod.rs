@@ -89,3 +89,15 @@ pub(crate) fn mask<F: Float>(x: &Tensor<F>, keep: impl Fn(F) -> bool) -> Tensor<
             .mapv(|v| if keep(v) { F::one() } else { F::zero() }),
     )
 }
+
+/// An owned, standard-layout copy of `view`. A contiguous view is one `memcpy`; a strided
+/// one (a transpose, a broadcast) is copied lane by lane through `assign`, which is several
+/// times faster than ndarray's element-by-element `to_owned` on dynamic-rank arrays.
+pub(crate) fn materialize<F: Float>(view: ndarray::ArrayViewD<'_, F>) -> ArrayD<F> {
+    if view.is_standard_layout() {
+        return view.to_owned();
+    }
+    let mut out = ArrayD::zeros(view.raw_dim());
+    out.assign(&view);
+    out
+}

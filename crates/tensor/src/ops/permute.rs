@@ -33,7 +33,7 @@ impl<F: Float> Tensor<F> {
                 rule: format!("axes {axes:?} are not a permutation of 0..{}", self.ndim()),
             });
         }
-        let out = self.value().view().permuted_axes(axes).to_owned();
+        let out = super::materialize(self.value().view().permuted_axes(axes));
         record(Op::Permute { axes: axes.into() }, &[self], out, &[])
     }
 
