@@ -2,22 +2,34 @@
 //! Files of primitives define a `backward` function that `tape/backward.rs` dispatches to;
 //! composites (sub, mean, softmax, …) record only primitives and have no rule of their own.
 
+pub(crate) mod abs;
 pub(crate) mod add;
 pub(crate) mod add_scalar;
 pub(crate) mod broadcast;
+pub(crate) mod clamp;
+pub(crate) mod cos;
 pub(crate) mod div;
 pub(crate) mod exp;
+pub(crate) mod gelu;
+pub(crate) mod leaky_relu;
 pub(crate) mod ln;
+pub(crate) mod log1p;
 pub(crate) mod matmul;
+pub(crate) mod maximum;
 pub(crate) mod mean;
 pub(crate) mod mul;
 pub(crate) mod mul_scalar;
 pub(crate) mod neg;
 mod operators;
 pub(crate) mod permute;
+pub(crate) mod pow;
 pub(crate) mod powf;
 pub(crate) mod relu;
 pub(crate) mod reshape;
+pub(crate) mod sigmoid;
+pub(crate) mod sin;
+pub(crate) mod softplus;
+pub(crate) mod sqrt;
 pub(crate) mod squeeze;
 pub(crate) mod sub;
 pub(crate) mod sum;
@@ -100,4 +112,15 @@ pub(crate) fn materialize<F: Float>(view: ndarray::ArrayViewD<'_, F>) -> ArrayD<
     let mut out = ArrayD::zeros(view.raw_dim());
     out.assign(&view);
     out
+}
+
+/// `f(a, b)` elementwise over the broadcast of both arrays (whose shapes are known to
+/// broadcast), for kernels that ndarray has no operator for.
+pub(crate) fn zip_map<F: Float>(a: &ArrayD<F>, b: &ArrayD<F>, f: impl Fn(F, F) -> F) -> ArrayD<F> {
+    let shape = broadcast_shapes("zip_map", a.shape(), b.shape()).expect("shapes were checked");
+    let (a, b) = (
+        a.broadcast(shape.clone()).expect("checked"),
+        b.broadcast(shape).expect("checked"),
+    );
+    ndarray::Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y))
 }

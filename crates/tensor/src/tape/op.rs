@@ -33,6 +33,8 @@ pub enum Op {
     PowScalar(f64),
     Exp,
     Ln,
+    /// ln(1 + x), accurate near 0.
+    Log1p,
     Sqrt,
     Abs,
     Sin,
@@ -121,6 +123,7 @@ impl Op {
             Op::PowScalar(_) => "powf",
             Op::Exp => "exp",
             Op::Ln => "ln",
+            Op::Log1p => "log1p",
             Op::Sqrt => "sqrt",
             Op::Abs => "abs",
             Op::Sin => "sin",
