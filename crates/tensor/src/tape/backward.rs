@@ -54,7 +54,6 @@ impl<F: Float> BackwardCtx<'_, F> {
     }
 
     /// The shape of the node's output.
-    #[allow(dead_code)] // TEMPORARY: used by the rules still to land
     pub fn shape(&self) -> &[usize] {
         &self.node.shape
     }
@@ -86,9 +85,14 @@ fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<
         Op::Reshape { .. } => ops::reshape::backward(ctx, grad_out),
         Op::Permute { .. } => ops::permute::backward(ctx, grad_out),
         Op::MatMul => ops::matmul::backward(ctx, grad_out),
-        // TEMPORARY while the remaining ops land.
-        #[allow(unreachable_patterns)]
-        other => unimplemented!("backward rule of {}", other.label()),
+        Op::Max { .. } => ops::max::backward(ctx, grad_out),
+        Op::Narrow { .. } => ops::narrow::backward(ctx, grad_out),
+        Op::Pad { .. } => ops::pad::backward(ctx, grad_out),
+        Op::Concat { .. } => ops::concat::backward(ctx, grad_out),
+        Op::IndexSelect { .. } => ops::index_select::backward(ctx, grad_out),
+        Op::IndexAdd { .. } => ops::index_add::backward(ctx, grad_out),
+        Op::Gather { .. } => ops::gather::backward(ctx, grad_out),
+        Op::ScatterAdd { .. } => ops::scatter_add::backward(ctx, grad_out),
     }
 }
 

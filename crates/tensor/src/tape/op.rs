@@ -66,11 +66,12 @@ pub enum Op {
     },
     /// Matrix product over the last two axes, batch axes already equal.
     MatMul,
-    /// Elements `start..start + len` along `axis`.
+    /// Elements `start..start + len` along `axis`, of an input `size` long there.
     Narrow {
         axis: usize,
         start: usize,
         len: usize,
+        size: usize,
     },
     /// Zeros added along `axis`: `before` in front, `after` behind.
     Pad {
@@ -83,10 +84,11 @@ pub enum Op {
         axis: usize,
         sizes: Shape,
     },
-    /// Output slice `k` along `axis` is input slice `indices[k]`.
+    /// Output slice `k` along `axis` is input slice `indices[k]`; the input is `size` long there.
     IndexSelect {
         axis: usize,
         indices: Arc<[usize]>,
+        size: usize,
     },
     /// Zeros of extent `size` along `axis`, with input slice `k` added into slice `indices[k]`.
     IndexAdd {
@@ -98,12 +100,14 @@ pub enum Op {
     Gather {
         axis: usize,
         index: Arc<ArrayD<usize>>,
+        input: Shape,
     },
-    /// The adjoint of `Gather`: zeros of extent `size` along `axis`, input added at `index`.
+    /// The adjoint of `Gather`: zeros of shape `shape`, input element at position p added
+    /// at p with its `axis` coordinate replaced by `index[p]`.
     ScatterAdd {
         axis: usize,
         index: Arc<ArrayD<usize>>,
-        size: usize,
+        shape: Shape,
     },
 }
 
@@ -163,14 +167,16 @@ impl Op {
             }
             Op::Broadcast { from } | Op::Reshape { from } => write!(s, "from={from:?}"),
             Op::Permute { axes } => write!(s, "axes={axes:?}"),
-            Op::Narrow { axis, start, len } => write!(s, "axis={axis}, {start}..{}", start + len),
+            Op::Narrow {
+                axis, start, len, ..
+            } => write!(s, "axis={axis}, {start}..{}", start + len),
             Op::Pad {
                 axis,
                 before,
                 after,
             } => write!(s, "axis={axis}, before={before}, after={after}"),
             Op::Concat { axis, .. } => write!(s, "axis={axis}"),
-            Op::IndexSelect { axis, indices } | Op::IndexAdd { axis, indices, .. } => {
+            Op::IndexSelect { axis, indices, .. } | Op::IndexAdd { axis, indices, .. } => {
                 write!(s, "axis={axis}, {} indices", indices.len())
             }
             Op::Gather { axis, .. } | Op::ScatterAdd { axis, .. } => write!(s, "axis={axis}"),

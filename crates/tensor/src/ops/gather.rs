@@ -1,0 +1,120 @@
+//! `gather`: one element picked per position along an axis (PyTorch's `gather`): for
+//! axis 1 of a 2-D tensor, `out[i][j] = x[i][index[i][j]]` — how cross-entropy picks each
+//! row's log-probability of its label.
+//!
+//! `index` has the same rank as `x`, its extent along every other axis at most `x`'s, and the
+//! output has `index`'s shape.
+//!
+//! ```
+//! use tapegrad_tensor::Tensor;
+//! let x = Tensor::<f32>::from_vec(vec![0.1, 0.9, 0.7, 0.3], &[2, 2]);
+//! let labels = ndarray::arr2(&[[1], [0]]).into_dyn();
+//! assert_eq!(x.gather(1, &labels).to_vec(), vec![0.9, 0.7]);
+//! ```
+
+use std::sync::Arc;
+
+use ndarray::{ArrayD, Dimension};
+use smallvec::smallvec;
+
+use super::index_select::check_indices;
+use crate::error::{or_panic, Result, TensorError};
+use crate::shape::check_axis;
+use crate::tape::{record, BackwardCtx, InputGrads, Op};
+use crate::{Float, Tensor};
+
+impl<F: Float> Tensor<F> {
+    /// Elements picked along `axis` by `index` (see the module docs).
+    ///
+    /// # Errors
+    /// `gather` when the axis is out of range, `index` has another rank or a larger extent
+    /// on another axis, or an index is past the end of `axis`.
+    pub fn try_gather(&self, axis: usize, index: &ArrayD<usize>) -> Result<Tensor<F>> {
+        check_axis("gather", axis, self.shape())?;
+        let fits = index.ndim() == self.ndim()
+            && (0..self.ndim()).all(|d| d == axis || index.shape()[d] <= self.shape()[d]);
+        if !fits {
+            return Err(TensorError::ShapeMismatch {
+                op: "gather",
+                lhs: self.shape().to_vec(),
+                rhs: index.shape().to_vec(),
+                rule: format!(
+                    "the index needs the same rank, and no larger extent except on axis {axis}"
+                ),
+            });
+        }
+        check_indices("gather", index.iter().copied(), axis, self.shape())?;
+        let value = self.value();
+        let out = ArrayD::from_shape_fn(index.raw_dim(), |mut position| {
+            position[axis] = index[&position];
+            value[position]
+        });
+        let op = Op::Gather {
+            axis,
+            index: Arc::new(index.clone()),
+            input: self.shape().into(),
+        };
+        record(op, &[self], out, &[])
+    }
+
+    /// Panicking form of [`try_gather`](Self::try_gather).
+    #[track_caller]
+    pub fn gather(&self, axis: usize, index: &ArrayD<usize>) -> Tensor<F> {
+        or_panic(self.try_gather(axis, index))
+    }
+}
+
+// y[p] = x[p with its axis coordinate replaced by index[p]]: every y element copies one x
+// element, so ∂L/∂x adds each ∂L/∂y[p] at the element it came from (scatter_add).
+pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
+    let Op::Gather { axis, index, input } = ctx.op else {
+        unreachable!("gather rule on {:?}", ctx.op)
+    };
+    smallvec![Some(grad_out.scatter_add(*axis, Arc::clone(index), input))]
+}
+
+/// `index`'s positions, each with its axis coordinate replaced by the index stored there.
+pub(crate) fn targets<'a>(
+    index: &'a ArrayD<usize>,
+    axis: usize,
+) -> impl Iterator<Item = (ndarray::IxDyn, ndarray::IxDyn)> + 'a {
+    index.indexed_iter().map(move |(position, &i)| {
+        let mut target = position.clone();
+        target.as_array_view_mut()[axis] = i;
+        (position, target)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use crate::Tensor;
+
+    #[test]
+    fn analytic_gradient_accumulates_repeats() {
+        // Row 0 picks column 2 twice: ∂/∂x[0][2] = 2.
+        let x = Tensor::<f64>::zeros(&[2, 3]).requires_grad();
+        let index = ndarray::arr2(&[[2, 2], [0, 1]]).into_dyn();
+        x.gather(1, &index).sum().backward();
+        assert_eq!(
+            x.grad().unwrap().to_vec(),
+            vec![0.0, 0.0, 2.0, 1.0, 1.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn gradcheck_and_errors() {
+        let index = ndarray::arr2(&[[1], [0], [1]]).into_dyn();
+        check("gather", |t| t[0].gather(1, &index), &[uniform(&[3, 2], 1)]);
+        let index = ndarray::arr2(&[[2, 0]]).into_dyn();
+        check("gather", |t| t[0].gather(0, &index), &[uniform(&[3, 2], 2)]);
+        let x = Tensor::<f32>::zeros(&[2, 2]);
+        let bad = ndarray::arr2(&[[5], [0]]).into_dyn();
+        assert_eq!(
+            x.try_gather(1, &bad).unwrap_err().to_string(),
+            "gather: index 5 is out of range for axis 1 of shape [2, 2] (size 2)"
+        );
+        let wrong_rank = ndarray::arr1(&[0]).into_dyn();
+        assert!(x.try_gather(0, &wrong_rank).is_err());
+    }
+}

@@ -1,0 +1,398 @@
+//! # The peer benchmark's five workloads, in tapegrad
+//!
+//! `../shared/bench` runs the same five autodiff workloads in PyTorch, JAX, numpy, candle,
+//! burn and dfdx; this example is tapegrad's entry in that table. It builds exactly the
+//! peers' data (the splitmix64 stream of `bench/peers/rust/common`, re-implemented here bit for
+//! bit), runs the same maths, and prints one JSON line per workload in the peers' schema:
+//!
+//! | id | what | value |
+//! |---|---|---|
+//! | w1_linreg | X 100000×16, full-batch GD on MSE, 200 steps | ms/step |
+//! | w2_mlp | 784 → 256 → ReLU → 10, softmax cross-entropy, batch 128, 200 steps | ms/step |
+//! | w3_tiny | 2 → 16 → tanh → 16 → tanh → 1, MSE, batch 32, 2000 steps | µs/step |
+//! | w4_chain | 100000 scalar ops `x·1.0001`, `x + 0.0001`; backward; drop | ms total |
+//! | w5_matmul | C = A·B, 1024², loss ΣC, backward, 10 reps | ms/rep |
+//!
+//! Run: `cargo run --release --example workloads -- --workload all --threads 1`
+
+use std::time::Instant;
+
+use tapegrad::{Param, Tensor};
+
+// ------------------------------------------------------------ constants and data
+
+const W1: (usize, usize, f32, usize) = (100_000, 16, 0.1, 200); // n, d, lr, steps
+const W2: (usize, usize, usize, usize, f32, usize) = (128, 784, 256, 10, 0.01, 200); // batch, in, hidden, out, lr, steps
+const W3: (usize, usize, f32, usize) = (32, 16, 0.1, 2000); // batch, hidden, lr, steps
+const W4_OPS: usize = 100_000;
+const W4_MUL: f32 = 1.0001;
+const W4_ADD: f32 = 0.0001;
+const W5_N: usize = 1024;
+const W5_REPS: usize = 10;
+/// Each training workload is timed this many times in-process; the median is reported.
+const REPEATS: usize = 5;
+
+/// Uniform in [0, 1) for element `i` of stream `seed`: splitmix64's finaliser over a counter,
+/// 24 random bits (exact in f32) — the generator every peer uses.
+fn unit(seed: u64, i: u64) -> f64 {
+    let mut z = seed.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ i;
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 40) as f64 / (1u64 << 24) as f64
+}
+
+fn uniform(seed: u64, len: usize, lo: f64, hi: f64) -> Vec<f32> {
+    (0..len as u64)
+        .map(|i| (lo + (hi - lo) * unit(seed, i)) as f32)
+        .collect()
+}
+
+fn tensor(data: Vec<f32>, shape: &[usize]) -> Tensor<f32> {
+    Tensor::from_vec(data, shape)
+}
+
+fn param(data: Vec<f32>, shape: &[usize]) -> Param<f32> {
+    Param::new(
+        "",
+        ndarray::ArrayD::from_shape_vec(shape, data).expect("shape fits data"),
+    )
+}
+
+// ------------------------------------------------------------------ training
+
+/// One workload's model: `loss` records a forward pass; SGD updates `params`.
+trait Workload {
+    fn params(&self) -> &[Param<f32>];
+    fn loss(&self) -> Tensor<f32>;
+    fn lr(&self) -> f32;
+
+    /// Forward, backward, and the SGD update w ← w − lr·∂L/∂w. Returns the loss.
+    fn step(&self) -> f32 {
+        let loss = self.loss();
+        loss.backward();
+        for p in self.params() {
+            p.update(|w, g| w.scaled_add(-self.lr(), g));
+            p.zero_grad();
+        }
+        loss.item()
+    }
+}
+
+struct Linreg {
+    x: Tensor<f32>,
+    y: Tensor<f32>,
+    params: [Param<f32>; 2],
+}
+
+impl Linreg {
+    fn new() -> Self {
+        let (n, d, _, _) = W1;
+        let x = uniform(11, n * d, -1.0, 1.0);
+        let w_true = uniform(12, d, -1.0, 1.0);
+        let noise = uniform(13, n, -0.01, 0.01);
+        let y = (0..n)
+            .map(|r| {
+                let dot: f64 = (0..d).map(|j| x[r * d + j] as f64 * w_true[j] as f64).sum();
+                (dot + 0.5 + noise[r] as f64) as f32
+            })
+            .collect();
+        Linreg {
+            x: tensor(x, &[n, d]),
+            y: tensor(y, &[n, 1]),
+            params: [param(vec![0.0; d], &[d, 1]), param(vec![0.0], &[1])],
+        }
+    }
+}
+
+impl Workload for Linreg {
+    fn params(&self) -> &[Param<f32>] {
+        &self.params
+    }
+    fn lr(&self) -> f32 {
+        W1.2
+    }
+    fn loss(&self) -> Tensor<f32> {
+        let [w, b] = &self.params;
+        let residual = self.x.matmul(&w.tensor()) + b.tensor() - &self.y;
+        (&residual * &residual).mean()
+    }
+}
+
+struct Mlp {
+    x: Tensor<f32>,
+    one_hot: Tensor<f32>,
+    params: [Param<f32>; 4],
+}
+
+impl Mlp {
+    fn new() -> Self {
+        let (batch, input, hidden, out, _, _) = W2;
+        let (a1, a2) = (1.0 / (input as f64).sqrt(), 1.0 / (hidden as f64).sqrt());
+        let mut one_hot = vec![0.0; batch * out];
+        for r in 0..batch {
+            let label = (unit(22, r as u64) * out as f64).floor() as usize;
+            one_hot[r * out + label] = 1.0;
+        }
+        Mlp {
+            x: tensor(uniform(21, batch * input, -1.0, 1.0), &[batch, input]),
+            one_hot: tensor(one_hot, &[batch, out]),
+            params: [
+                param(uniform(23, input * hidden, -a1, a1), &[input, hidden]),
+                param(uniform(24, hidden, -a1, a1), &[hidden]),
+                param(uniform(25, hidden * out, -a2, a2), &[hidden, out]),
+                param(uniform(26, out, -a2, a2), &[out]),
+            ],
+        }
+    }
+}
+
+impl Workload for Mlp {
+    fn params(&self) -> &[Param<f32>] {
+        &self.params
+    }
+    fn lr(&self) -> f32 {
+        W2.4
+    }
+    fn loss(&self) -> Tensor<f32> {
+        let [w1, b1, w2, b2] = &self.params;
+        let h = (self.x.matmul(&w1.tensor()) + b1.tensor()).relu();
+        let logits = h.matmul(&w2.tensor()) + b2.tensor();
+        // Cross-entropy: −mean over the batch of log softmax(logits)[label].
+        let log_probs = logits.log_softmax(1);
+        -(&log_probs * &self.one_hot).sum() / W2.0 as f32
+    }
+}
+
+struct Tiny {
+    x: Tensor<f32>,
+    y: Tensor<f32>,
+    params: [Param<f32>; 6],
+}
+
+impl Tiny {
+    fn new() -> Self {
+        let (batch, h, _, _) = W3;
+        let (a1, a2) = (1.0 / 2f64.sqrt(), 1.0 / (h as f64).sqrt());
+        let x = uniform(31, batch * 2, -1.0, 1.0);
+        let y = (0..batch)
+            .map(|r| (x[2 * r] as f64 * x[2 * r + 1] as f64) as f32)
+            .collect();
+        Tiny {
+            x: tensor(x, &[batch, 2]),
+            y: tensor(y, &[batch, 1]),
+            params: [
+                param(uniform(32, 2 * h, -a1, a1), &[2, h]),
+                param(uniform(33, h, -a1, a1), &[h]),
+                param(uniform(34, h * h, -a2, a2), &[h, h]),
+                param(uniform(35, h, -a2, a2), &[h]),
+                param(uniform(36, h, -a2, a2), &[h, 1]),
+                param(uniform(37, 1, -a2, a2), &[1]),
+            ],
+        }
+    }
+}
+
+impl Workload for Tiny {
+    fn params(&self) -> &[Param<f32>] {
+        &self.params
+    }
+    fn lr(&self) -> f32 {
+        W3.2
+    }
+    fn loss(&self) -> Tensor<f32> {
+        let [w1, b1, w2, b2, w3, b3] = &self.params;
+        let h1 = (self.x.matmul(&w1.tensor()) + b1.tensor()).tanh();
+        let h2 = (h1.matmul(&w2.tensor()) + b2.tensor()).tanh();
+        let residual = h2.matmul(&w3.tensor()) + b3.tensor() - &self.y;
+        (&residual * &residual).mean()
+    }
+}
+
+// ------------------------------------------------------------------ timing and output
+
+/// Process CPU seconds (user + system) from /proc/self/stat, in clock ticks of 1/100 s.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
+}
+
+fn json_line(
+    workload: &str,
+    threads: usize,
+    value: f64,
+    unit: &str,
+    runs: &[f64],
+    extra: &[(&str, f64)],
+) {
+    let num = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.6e}")
+        } else {
+            "null".into()
+        }
+    };
+    let runs: Vec<String> = runs.iter().map(|&v| num(v)).collect();
+    let extra: Vec<String> = extra
+        .iter()
+        .map(|(k, v)| format!("\"{k}\": {}", num(*v)))
+        .collect();
+    println!(
+        "{{\"peer\": \"tapegrad\", \"workload\": \"{workload}\", \"threads\": {threads}, \"value\": {}, \"unit\": \"{unit}\", \"ok\": true, \"note\": \"\", \"runs\": [{}], \"extra\": {{{}}}}}",
+        num(value),
+        runs.join(", "),
+        extra.join(", ")
+    );
+}
+
+/// Fresh model, one untimed warm-up step, then `steps` timed steps; `REPEATS` times.
+fn bench_training<W: Workload>(
+    name: &str,
+    threads: usize,
+    steps: usize,
+    scale: f64,
+    unit: &str,
+    make: impl Fn() -> W,
+) {
+    let (mut runs, mut wall, mut cpu, mut final_loss) = (Vec::new(), 0.0, 0.0, f64::NAN);
+    for rep in 0..REPEATS {
+        let model = make();
+        model.step();
+        let (c0, t0) = (cpu_seconds(), Instant::now());
+        let mut loss = 0.0;
+        for _ in 0..steps {
+            loss = model.step();
+        }
+        let elapsed = t0.elapsed().as_secs_f64();
+        if rep == 0 {
+            final_loss = loss as f64;
+        }
+        runs.push(elapsed / steps as f64 * scale);
+        wall += elapsed;
+        cpu += cpu_seconds() - c0;
+    }
+    let extra = [("final_loss", final_loss), ("cpu_util", cpu / wall)];
+    json_line(name, threads, median(&runs), unit, &runs, &extra);
+}
+
+fn chain(threads: usize, n_ops: usize) {
+    let once = || {
+        let x0 = Tensor::<f32>::from_vec(vec![1.0], &[1]).requires_grad();
+        let t0 = Instant::now();
+        let mut x = x0.clone();
+        for i in 0..n_ops {
+            x = if i % 2 == 0 { &x * W4_MUL } else { &x + W4_ADD };
+        }
+        let t1 = Instant::now();
+        x.sum().backward();
+        let t2 = Instant::now();
+        drop(x);
+        let t3 = Instant::now();
+        let grad = x0.grad().expect("a gradient").item() as f64;
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        ([ms(t0, t1), ms(t1, t2), ms(t2, t3)], grad)
+    };
+    once();
+    let results: Vec<([f64; 3], f64)> = (0..3).map(|_| once()).collect();
+    let total: Vec<f64> = results.iter().map(|(s, _)| s.iter().sum()).collect();
+    let part = |k: usize| median(&results.iter().map(|(s, _)| s[k]).collect::<Vec<_>>());
+    let grad = results[2].1;
+    let expected = (W4_MUL as f64).powi(n_ops.div_ceil(2) as i32);
+    let med = median(&total);
+    let extra = [
+        ("ops", n_ops as f64),
+        ("us_per_node", med * 1e3 / n_ops as f64),
+        ("forward_ms", part(0)),
+        ("backward_ms", part(1)),
+        ("drop_ms", part(2)),
+        ("grad", grad),
+        ("grad_rel_err", ((grad - expected) / expected).abs()),
+    ];
+    json_line("w4_chain", threads, med, "ms total", &total, &extra);
+}
+
+fn matmul(threads: usize) {
+    let n = W5_N;
+    let b_data = uniform(52, n * n, -1.0, 1.0);
+    let expected: f64 = b_data[..n].iter().map(|&v| v as f64).sum();
+    let a = param(uniform(51, n * n, -1.0, 1.0), &[n, n]);
+    let b = param(b_data, &[n, n]);
+    let one_rep = || {
+        a.zero_grad();
+        b.zero_grad();
+        a.tensor().matmul(&b.tensor()).sum().backward();
+        a.grad().expect("a gradient")[[0, 0]] as f64
+    };
+    one_rep();
+    let (mut ms, mut wall, mut cpu, mut ga00) = (Vec::new(), 0.0, 0.0, f64::NAN);
+    for _ in 0..W5_REPS {
+        let (c0, t0) = (cpu_seconds(), Instant::now());
+        ga00 = one_rep();
+        let elapsed = t0.elapsed().as_secs_f64();
+        ms.push(elapsed * 1e3);
+        wall += elapsed;
+        cpu += cpu_seconds() - c0;
+    }
+    let med = median(&ms);
+    let extra = [
+        ("gflops", 6.0 * (n as f64).powi(3) / (med * 1e-3) / 1e9),
+        ("cpu_util", cpu / wall),
+        ("grad_rel_err", (ga00 - expected).abs() / expected.abs()),
+    ];
+    json_line("w5_matmul", threads, med, "ms/rep", &ms, &extra);
+}
+
+fn main() {
+    let (mut workload, mut threads, mut w4_ops) = ("all".to_string(), 1, W4_OPS);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args
+            .next()
+            .unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--workload" => workload = value,
+            "--threads" => threads = value.parse().expect("--threads takes an integer"),
+            "--w4-ops" => w4_ops = value.parse().expect("--w4-ops takes an integer"),
+            other => {
+                panic!("unknown argument {other}; usage: --workload NAME --threads N [--w4-ops N]")
+            }
+        }
+    }
+    let run = |w: &str| workload == "all" || workload == w;
+    if run("w1_linreg") {
+        bench_training("w1_linreg", threads, W1.3, 1e3, "ms/step", Linreg::new);
+    }
+    if run("w2_mlp") {
+        bench_training("w2_mlp", threads, W2.5, 1e3, "ms/step", Mlp::new);
+    }
+    if run("w3_tiny") {
+        bench_training("w3_tiny", threads, W3.3, 1e6, "us/step", Tiny::new);
+    }
+    if run("w4_chain") {
+        chain(threads, w4_ops);
+    }
+    if run("w5_matmul") {
+        matmul(threads);
+    }
+}
