@@ -50,6 +50,16 @@ pub fn broadcast_axes(from: &[usize], to: &[usize]) -> Vec<usize> {
         .collect()
 }
 
+/// The permutation that undoes `perm`: if output axis k of a permute is input axis
+/// `perm[k]`, permuting by the result puts every axis back.
+pub(crate) fn inverse_permutation(perm: &[usize]) -> Vec<usize> {
+    let mut inverse = vec![0; perm.len()];
+    for (k, &axis) in perm.iter().enumerate() {
+        inverse[axis] = k;
+    }
+    inverse
+}
+
 /// Checks that `axis` exists in a tensor of shape `shape`.
 pub(crate) fn check_axis(op: &'static str, axis: usize, shape: &[usize]) -> Result<()> {
     if axis < shape.len() {

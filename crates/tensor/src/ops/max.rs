@@ -16,7 +16,7 @@ use smallvec::smallvec;
 
 use super::materialize;
 use crate::error::{or_panic, Result, TensorError};
-use crate::shape::{check_axis, normalize_axes, reduced_shape};
+use crate::shape::{check_axis, inverse_permutation, normalize_axes, reduced_shape};
 use crate::tape::{record, BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -135,11 +135,7 @@ fn argmax_mask<F: Float>(x: &ArrayD<F>, axes: &[usize]) -> ArrayD<F> {
     let mask = mask
         .into_shape_with_order(IxDyn(&permuted_shape))
         .expect("same count");
-    let mut inverse = vec![0; perm.len()];
-    for (k, &a) in perm.iter().enumerate() {
-        inverse[a] = k;
-    }
-    materialize(mask.view().permuted_axes(inverse))
+    materialize(mask.view().permuted_axes(inverse_permutation(&perm)))
 }
 
 // y = max over a group of x: ∂y/∂xᵢ = 1 for the maximum and 0 for the others, so ∂L/∂x is

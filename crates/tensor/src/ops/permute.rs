@@ -11,7 +11,7 @@
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
-use crate::shape::check_axis;
+use crate::shape::{check_axis, inverse_permutation};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -84,11 +84,7 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
     let Op::Permute { axes } = ctx.op else {
         unreachable!("permute rule on {:?}", ctx.op)
     };
-    let mut inverse = vec![0; axes.len()];
-    for (k, &a) in axes.iter().enumerate() {
-        inverse[a] = k;
-    }
-    smallvec![Some(grad_out.permute(&inverse))]
+    smallvec![Some(grad_out.permute(&inverse_permutation(axes)))]
 }
 
 #[cfg(test)]
