@@ -1,1 +1,44 @@
-//! Optimizers (coming: see the issues).
+//! # tapegrad-optim: optimizers that consume the tape's gradients
+//!
+//! Every optimizer here updates parameters from the gradients `backward` left in them;
+//! nobody writes a gradient by hand. A training loop:
+//!
+//! ```
+//! use tapegrad_optim::{Optimizer, Sgd, SgdConfig};
+//! use tapegrad_tensor::{Param, Tensor};
+//!
+//! // Minimise L(w) = Σ (w − 3)², so ∂L/∂w = 2(w − 3).
+//! let w = Param::<f64>::new("w", ndarray::arr1(&[0.0, 10.0]).into_dyn());
+//! let mut opt = Sgd::new(vec![w.clone()], SgdConfig { lr: 0.1, momentum: 0.5, ..Default::default() }).unwrap();
+//! for _ in 0..100 {
+//!     let loss = (w.tensor() - 3.0).powf(2.0).sum();
+//!     loss.backward();
+//!     opt.step();
+//!     opt.zero_grad();
+//! }
+//! assert!(w.value().iter().all(|&x| (x - 3.0).abs() < 1e-6));
+//! ```
+//!
+//! First-order: [`Sgd`] (momentum, Nesterov), [`Adam`] (AMSGrad), [`AdamW`], [`RmsProp`],
+//! [`Adagrad`], all behind the [`Optimizer`] trait, each in its own file with its update rule
+//! written as a formula in the docs.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod adagrad;
+mod adam;
+mod adamw;
+mod error;
+mod optimizer;
+mod rmsprop;
+mod sgd;
+#[cfg(test)]
+mod testing;
+
+pub use adagrad::{Adagrad, AdagradConfig};
+pub use adam::{Adam, AdamConfig};
+pub use adamw::{AdamW, AdamWConfig};
+pub use error::OptimError;
+pub use optimizer::{Optimizer, OptimizerState};
+pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use sgd::{Sgd, SgdConfig};

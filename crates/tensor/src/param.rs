@@ -116,6 +116,18 @@ impl<F: Float> Param<F> {
         true
     }
 
+    /// Changes the stored gradient in place (gradient clipping); does nothing and returns
+    /// `false` when there is none.
+    pub fn update_grad(&self, f: impl FnOnce(&mut ArrayD<F>)) -> bool {
+        match lock(&self.inner.grad).as_mut() {
+            Some(grad) => {
+                f(grad);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Adds `g` to the gradient (used by the backward sweep).
     pub(crate) fn accumulate_grad(&self, g: Arc<ArrayD<F>>) {
         let mut slot = lock(&self.inner.grad);
