@@ -21,17 +21,21 @@
 //!
 //! First-order: [`Sgd`] (momentum, Nesterov), [`Adam`] (AMSGrad), [`AdamW`], [`RmsProp`],
 //! [`Adagrad`], all behind the [`Optimizer`] trait, each in its own file with its update rule
-//! written as a formula in the docs.
+//! written as a formula in the docs. Around them: learning-rate [`schedule`]s, gradient
+//! clipping ([`clip`]) and stopping rules that say why training stopped ([`stop`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod adagrad;
 mod adam;
 mod adamw;
+pub mod clip;
 mod error;
 mod optimizer;
 mod rmsprop;
+pub mod schedule;
 mod sgd;
+pub mod stop;
 #[cfg(test)]
 mod testing;
 
