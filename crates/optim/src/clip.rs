@@ -62,7 +62,7 @@ mod tests {
     fn value_clipping() {
         let w = param(&[0.0, 0.0, 0.0]);
         set_grad(&w, &[-5.0, 0.5, 2.0]);
-        clip_grad_value(&[w.clone()], 1.0);
+        clip_grad_value(std::slice::from_ref(&w), 1.0);
         assert_eq!(
             w.grad().unwrap().iter().copied().collect::<Vec<_>>(),
             vec![-1.0, 0.5, 1.0]

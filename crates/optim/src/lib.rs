@@ -23,15 +23,26 @@
 //! [`Adagrad`], all behind the [`Optimizer`] trait, each in its own file with its update rule
 //! written as a formula in the docs. Around them: learning-rate [`schedule`]s, gradient
 //! clipping ([`clip`]) and stopping rules that say why training stopped ([`stop`]).
+//!
+//! Second-order and quasi-Newton: [`Lbfgs`] and [`ConjugateGradient`] (Polak–Ribière+), with a
+//! strong-Wolfe line search, and [`NewtonCg`], whose Hessian-vector products come from the
+//! tape's gradients of gradients. They take a closure that records the loss and run to a
+//! stopping rule, returning a [`Report`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod adagrad;
 mod adam;
 mod adamw;
+mod cg;
 pub mod clip;
 mod error;
+mod flat;
+mod lbfgs;
+mod line_search;
+mod newton_cg;
 mod optimizer;
+mod report;
 mod rmsprop;
 pub mod schedule;
 mod sgd;
@@ -42,7 +53,11 @@ mod testing;
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
+pub use cg::{CgConfig, ConjugateGradient};
 pub use error::OptimError;
+pub use lbfgs::{Lbfgs, LbfgsConfig};
+pub use newton_cg::{NewtonCg, NewtonCgConfig};
 pub use optimizer::{Optimizer, OptimizerState};
+pub use report::Report;
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};

@@ -64,6 +64,12 @@ pub enum StopReason {
         /// Iterations run.
         iters: usize,
     },
+    /// A line search found no step that lowers the loss: the minimum is reached to the
+    /// precision of the arithmetic.
+    NoProgress {
+        /// Iterations run.
+        iters: usize,
+    },
     /// The loss became NaN or infinite: training diverged (a learning rate too large, or a
     /// gradient with the wrong sign).
     Diverged {
@@ -100,6 +106,10 @@ impl fmt::Display for StopReason {
                     "gradient norm {norm:.2e} is below {gtol:e} after {iters} iterations"
                 )
             }
+            StopReason::NoProgress { iters } => write!(
+                f,
+                "no step lowers the loss any more (floating-point precision) after {iters} iterations"
+            ),
             StopReason::Diverged { loss, iters } => {
                 write!(f, "diverged: the loss is {loss} after {iters} iterations")
             }

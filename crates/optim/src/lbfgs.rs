@@ -1,0 +1,169 @@
+//! L-BFGS (Liu & Nocedal, 1989) with a strong-Wolfe line search — the method of
+//! `torch.optim.LBFGS`, driven by a closure that records the loss.
+//!
+//! BFGS builds an approximation of the inverse Hessian from how the gradient changed along
+//! the steps taken; L-BFGS keeps only the last m pairs
+//!
+//! ```text
+//! sₖ = xₖ₊₁ − xₖ,   yₖ = ∇fₖ₊₁ − ∇fₖ
+//! ```
+//!
+//! and applies the approximation H to −∇f with the two-loop recursion (Nocedal & Wright,
+//! algorithm 7.4), starting from H₀ = (sᵀy / yᵀy)·I. Each step then searches along
+//! d = −H∇f for a step satisfying the strong Wolfe conditions.
+
+use tapegrad_tensor::{Float, Param, Tensor};
+
+use crate::error::check;
+use crate::flat::{axpy, dot, loss_and_grad, norm, set_values, values};
+use crate::line_search::strong_wolfe;
+use crate::stop::{StopReason, StopRules};
+use crate::{OptimError, Report};
+
+/// Settings of [`Lbfgs`]; `Default`: history 10, at most 100 iterations, stop when
+/// ‖∇f‖ < 1e-7 or the loss changes by less than 1e-12 relatively.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LbfgsConfig {
+    /// How many (s, y) pairs are kept (m).
+    pub history_size: usize,
+    /// The iteration budget.
+    pub max_iters: usize,
+    /// Stop when ‖∇f‖₂ falls below this.
+    pub gtol: f64,
+    /// Stop when the relative loss change falls below this.
+    pub tolerance_change: f64,
+}
+
+impl Default for LbfgsConfig {
+    fn default() -> Self {
+        LbfgsConfig {
+            history_size: 10,
+            max_iters: 100,
+            gtol: 1e-7,
+            tolerance_change: 1e-12,
+        }
+    }
+}
+
+/// The L-BFGS optimizer; see the module docs.
+#[derive(Debug)]
+pub struct Lbfgs<F: Float> {
+    params: Vec<Param<F>>,
+    config: LbfgsConfig,
+}
+
+impl<F: Float> Lbfgs<F> {
+    /// An optimizer over `params`.
+    ///
+    /// # Errors
+    /// `InvalidSetting` for a history of 0, or tolerances that are negative or NaN.
+    pub fn new(params: Vec<Param<F>>, config: LbfgsConfig) -> Result<Self, OptimError> {
+        let m = config.history_size;
+        check("L-BFGS", "history_size", m as f64, m > 0, "must be ≥ 1")?;
+        check(
+            "L-BFGS",
+            "gtol",
+            config.gtol,
+            config.gtol >= 0.0,
+            "must be ≥ 0",
+        )?;
+        let tol = config.tolerance_change;
+        check("L-BFGS", "tolerance_change", tol, tol >= 0.0, "must be ≥ 0")?;
+        Ok(Lbfgs { params, config })
+    }
+
+    /// Minimises the loss that `closure` records from the parameters (it is called again
+    /// for every evaluation; the gradient comes from the tape), updating them in place.
+    pub fn minimize(&mut self, mut closure: impl FnMut() -> Tensor<F>) -> Report {
+        let params = &self.params;
+        let mut eval = |x: &[f64]| {
+            set_values(params, x);
+            loss_and_grad(params, &mut closure)
+        };
+        let mut x = values(params);
+        let (mut f, mut g) = eval(&x);
+        let mut evaluations = 1;
+        let mut history: Vec<(Vec<f64>, Vec<f64>, f64)> = Vec::new(); // (s, y, 1/yᵀs)
+        let mut stopper = StopRules {
+            max_iters: Some(self.config.max_iters),
+            rel_change_below: Some(self.config.tolerance_change),
+            grad_norm_below: Some(self.config.gtol),
+            ..Default::default()
+        }
+        .start();
+        let reason = if norm(&g) < self.config.gtol {
+            StopReason::GradientNorm {
+                norm: norm(&g),
+                gtol: self.config.gtol,
+                iters: 0,
+            }
+        } else {
+            loop {
+                let mut d = two_loop(&g, &history);
+                if dot(&g, &d) >= 0.0 {
+                    // Not a descent direction (the curvature pairs went stale): restart.
+                    history.clear();
+                    d = g.iter().map(|v| -v).collect();
+                }
+                // The first step has no scale yet: aim for a move of length 1.
+                let alpha0 = if history.is_empty() {
+                    (1.0 / norm(&g)).min(1.0)
+                } else {
+                    1.0
+                };
+                let found = strong_wolfe(&x, &d, f, dot(&g, &d), alpha0, 0.9, &mut eval);
+                evaluations += found.evaluations;
+                let p = found.point;
+                if p.f >= f {
+                    // No step lowers the loss: we are at the limit of f64 precision.
+                    break StopReason::NoProgress {
+                        iters: stopper.iters(),
+                    };
+                }
+                let x_new = axpy(&x, p.alpha, &d);
+                let s: Vec<f64> = x_new.iter().zip(&x).map(|(a, b)| a - b).collect();
+                let y: Vec<f64> = p.g.iter().zip(&g).map(|(a, b)| a - b).collect();
+                let ys = dot(&y, &s);
+                // Keep the pair only if it carries curvature (yᵀs > 0, relative to its size).
+                if ys > f64::EPSILON * norm(&s) * norm(&y) {
+                    if history.len() == self.config.history_size {
+                        history.remove(0);
+                    }
+                    history.push((s, y, 1.0 / ys));
+                }
+                (x, f, g) = (x_new, p.f, p.g);
+                if let Some(reason) = stopper.check(f, Some(norm(&g))) {
+                    break reason;
+                }
+            }
+        };
+        set_values(params, &x);
+        Report {
+            iterations: stopper.iters(),
+            evaluations,
+            loss: f,
+            grad_norm: norm(&g),
+            reason,
+        }
+    }
+}
+
+/// d = −H·g by the two-loop recursion over the history (oldest first in `history`).
+fn two_loop(g: &[f64], history: &[(Vec<f64>, Vec<f64>, f64)]) -> Vec<f64> {
+    let mut q: Vec<f64> = g.iter().map(|v| -v).collect();
+    let mut alphas = Vec::with_capacity(history.len());
+    for (s, y, rho) in history.iter().rev() {
+        let a = rho * dot(s, &q);
+        q = axpy(&q, -a, y);
+        alphas.push(a);
+    }
+    if let Some((s, y, _)) = history.last() {
+        let gamma = dot(s, y) / dot(y, y);
+        q.iter_mut().for_each(|v| *v *= gamma);
+    }
+    for ((s, y, rho), a) in history.iter().zip(alphas.iter().rev()) {
+        let b = rho * dot(y, &q);
+        q = axpy(&q, a - b, s);
+    }
+    q
+}
