@@ -18,6 +18,8 @@ use tapegrad::{Param, Tensor};
 
 const TOL: f64 = 1e-6;
 const BUDGET: usize = 20_000;
+/// Where the second-order methods stop: ‖∇L‖ below this.
+const GTOL: f64 = 1e-10;
 
 struct Problem {
     x: Tensor<f64>,
@@ -235,12 +237,11 @@ fn main() -> ExitCode {
         }
     }
 
-    let tight = 1e-10;
     type Minimize = fn(&Problem) -> Report;
     let second: [(&str, Minimize); 3] = [
         ("L-BFGS", |p| {
             let config = LbfgsConfig {
-                gtol: 1e-10,
+                gtol: GTOL,
                 tolerance_change: 0.0,
                 ..Default::default()
             };
@@ -250,7 +251,7 @@ fn main() -> ExitCode {
         }),
         ("CG (Polak-Ribière+)", |p| {
             let config = CgConfig {
-                gtol: 1e-10,
+                gtol: GTOL,
                 tolerance_change: 0.0,
                 ..Default::default()
             };
@@ -262,7 +263,7 @@ fn main() -> ExitCode {
             NewtonCg::new(
                 p.params(),
                 NewtonCgConfig {
-                    gtol: 1e-10,
+                    gtol: GTOL,
                     ..Default::default()
                 },
             )
@@ -280,7 +281,7 @@ fn main() -> ExitCode {
         );
         all_converged &= distance < TOL && report.iterations * 10 < gradient_descent;
     }
-    println!("\n(second-order methods stop at ‖∇L‖ < {tight:e}; their iterations count Newton or quasi-Newton steps)");
+    println!("\n(second-order methods stop at ‖∇L‖ < {GTOL:e}; their iterations count Newton or quasi-Newton steps)");
     if all_converged {
         println!("check: every second-order method reached the closed form in under a tenth of gradient descent's iterations");
         ExitCode::SUCCESS
