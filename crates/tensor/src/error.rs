@@ -83,6 +83,29 @@ pub enum TensorError {
     Consumed { op: &'static str, tape: u64 },
 }
 
+impl TensorError {
+    /// The same error, reported under the name of the op the user called: a composite such
+    /// as `softmax` fails inside `max`, but its message should say `softmax`.
+    pub(crate) fn in_op(mut self, name: &'static str) -> Self {
+        use TensorError::*;
+        match &mut self {
+            Broadcast { op, .. }
+            | BroadcastTo { op, .. }
+            | MatMul { op, .. }
+            | ShapeMismatch { op, .. }
+            | ElementCount { op, .. }
+            | AxisOutOfRange { op, .. }
+            | IndexOutOfRange { op, .. }
+            | InvalidArgument { op, .. }
+            | DifferentTapes { op, .. }
+            | NotScalar { op, .. }
+            | NotRecorded { op }
+            | Consumed { op, .. } => *op = name,
+        }
+        self
+    }
+}
+
 /// `Result` with [`TensorError`].
 pub type Result<T, E = TensorError> = std::result::Result<T, E>;
 

@@ -26,7 +26,7 @@ impl<F: Float> Tensor<F> {
             return Err(TensorError::InvalidArgument {
                 op: "concat",
                 shape: vec![],
-                rule: "needs at least one tensor".into(),
+                rule: "the list of tensors is empty".into(),
             });
         };
         check_axis("concat", axis, first.shape())?;
@@ -75,14 +75,7 @@ impl<F: Float> Tensor<F> {
             .map(|t| t.try_unsqueeze(axis))
             .collect::<Result<Vec<_>>>()?;
         let refs: Vec<&Tensor<F>> = expanded.iter().collect();
-        Self::try_concat(&refs, axis).map_err(|e| match e {
-            TensorError::InvalidArgument { rule, shape, .. } => TensorError::InvalidArgument {
-                op: "stack",
-                shape,
-                rule,
-            },
-            other => other,
-        })
+        Self::try_concat(&refs, axis).map_err(|e| e.in_op("stack"))
     }
 
     /// Panicking form of [`try_stack`](Self::try_stack).
@@ -159,7 +152,14 @@ mod tests {
             Tensor::try_concat(&[&a, &b], 1).unwrap_err().to_string(),
             "concat: [2, 3] and [3, 3]: shapes must agree on every axis but 1"
         );
-        assert!(Tensor::<f32>::try_concat(&[], 0).is_err());
+        assert_eq!(
+            Tensor::<f32>::try_concat(&[], 0).unwrap_err().to_string(),
+            "concat: []: the list of tensors is empty"
+        );
+        assert_eq!(
+            Tensor::<f32>::try_stack(&[], 0).unwrap_err().to_string(),
+            "stack: []: the list of tensors is empty"
+        );
         assert_eq!(
             Tensor::try_stack(&[&a, &b], 0).unwrap_err().to_string(),
             "stack: [2, 3] and [3, 3]: stacked tensors must have equal shapes"

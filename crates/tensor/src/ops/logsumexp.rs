@@ -33,10 +33,10 @@ impl<F: Float> Tensor<F> {
     /// ln Σ eˣ over `axes` (kept as size 1 with `keepdim`).
     ///
     /// # Errors
-    /// `max` when an axis is out of range or a reduced axis is empty.
+    /// `logsumexp` when an axis is out of range or a reduced axis is empty.
     pub fn try_logsumexp_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor<F>> {
         let axes = normalize_axes("logsumexp", axes, self.shape())?;
-        let (shifted, m) = self.shift_by_max(&axes)?;
+        let (shifted, m) = self.shift_by_max(&axes).map_err(|e| e.in_op("logsumexp"))?;
         let lse = shifted.exp().sum_axes(&axes, true).ln().add(&m);
         Ok(if keepdim {
             lse

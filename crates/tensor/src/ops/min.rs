@@ -24,9 +24,13 @@ impl<F: Float> Tensor<F> {
     /// The minimum over `axes` (kept as size 1 with `keepdim`).
     ///
     /// # Errors
-    /// `max` when an axis is out of range or a reduced axis is empty.
+    /// `min` when an axis is out of range or a reduced axis is empty.
     pub fn try_min_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor<F>> {
-        Ok(self.neg().try_max_axes(axes, keepdim)?.neg())
+        let max = self
+            .neg()
+            .try_max_axes(axes, keepdim)
+            .map_err(|e| e.in_op("min"))?;
+        Ok(max.neg())
     }
 
     /// Panicking form of [`try_min_axes`](Self::try_min_axes).

@@ -58,7 +58,7 @@ impl<F: Float> Tensor<F> {
     /// whole (NumPy's `x[1:3, 0:1]`). A composite: one `narrow` per axis that is cut.
     ///
     /// # Errors
-    /// `slice` when there are more ranges than axes; `narrow` when a range does not fit.
+    /// `slice` when there are more ranges than axes, or a range runs backwards or does not fit.
     pub fn try_slice(&self, ranges: &[Range<usize>]) -> Result<Tensor<F>> {
         if ranges.len() > self.ndim() {
             return Err(TensorError::InvalidArgument {
@@ -67,10 +67,19 @@ impl<F: Float> Tensor<F> {
                 rule: format!("{} ranges for {} axes", ranges.len(), self.ndim()),
             });
         }
+        if let Some((axis, range)) = ranges.iter().enumerate().find(|(_, r)| r.start > r.end) {
+            return Err(TensorError::InvalidArgument {
+                op: "slice",
+                shape: self.shape().to_vec(),
+                rule: format!("range {range:?} for axis {axis} runs backwards"),
+            });
+        }
         let mut out = self.clone();
         for (axis, range) in ranges.iter().enumerate() {
             if *range != (0..self.shape()[axis]) {
-                out = out.try_narrow(axis, range.start, range.end.saturating_sub(range.start))?;
+                out = out
+                    .try_narrow(axis, range.start, range.len())
+                    .map_err(|e| e.in_op("slice"))?;
             }
         }
         Ok(out)

@@ -25,9 +25,11 @@ impl<F: Float> Tensor<F> {
     /// ln of the softmax along `axis`: the log-probabilities of logits `self`.
     ///
     /// # Errors
-    /// `max` when the axis is out of range or empty.
+    /// `log_softmax` (or `softmax`) when the axis is out of range or empty.
     pub fn try_log_softmax(&self, axis: usize) -> Result<Tensor<F>> {
-        let (shifted, _) = self.shift_by_max(&[axis])?;
+        let (shifted, _) = self
+            .shift_by_max(&[axis])
+            .map_err(|e| e.in_op("log_softmax"))?;
         Ok(shifted.sub(&shifted.exp().sum_axes(&[axis], true).ln()))
     }
 
@@ -42,7 +44,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     /// As [`try_log_softmax`](Self::try_log_softmax).
     pub fn try_softmax(&self, axis: usize) -> Result<Tensor<F>> {
-        let (shifted, _) = self.shift_by_max(&[axis])?;
+        let (shifted, _) = self.shift_by_max(&[axis]).map_err(|e| e.in_op("softmax"))?;
         let e = shifted.exp();
         Ok(e.div(&e.sum_axes(&[axis], true)))
     }
@@ -90,6 +92,17 @@ mod tests {
             &[uniform(&[3, 4], 2)],
         );
         check("softmax", |t| t[0].softmax(0), &[uniform(&[1, 2], 3)]);
-        assert!(Tensor::<f32>::zeros(&[2]).try_softmax(1).is_err());
+        let err = Tensor::<f32>::zeros(&[2]).try_softmax(1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "softmax: axis 1 is out of range for shape [2] (rank 1)"
+        );
+        let err = Tensor::<f32>::zeros(&[2, 0])
+            .try_log_softmax(1)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "log_softmax: [2, 0]: axis 1 is empty; an empty group has no maximum"
+        );
     }
 }
