@@ -15,7 +15,7 @@
 //! ```
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayD, Axis, Ix2, Ix3, IxDyn};
+use ndarray::{ArrayD, ArrayView2, Axis, Ix2, IxDyn};
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
@@ -73,7 +73,7 @@ impl<F: Float> Tensor<F> {
                 rhs: rs.to_vec(),
                 rule: "batch dimensions do not broadcast".into(),
             })?;
-        let mut out = matmul_same_batch(&lhs, &rhs_m)?;
+        let mut out = lhs.matmul_same_batch(&rhs_m, false, false)?;
         if rs.len() == 1 {
             out = out.squeeze(out.ndim() - 1);
         }
@@ -119,39 +119,83 @@ fn broadcast_batch<F: Float>(lhs: &Tensor<F>, rhs: &Tensor<F>) -> Result<(Tensor
     ))
 }
 
-/// The recorded primitive: `[..., m, k] x [..., k, n]` with identical batch axes.
-fn matmul_same_batch<F: Float>(lhs: &Tensor<F>, rhs: &Tensor<F>) -> Result<Tensor<F>> {
-    let (a, b) = (lhs.value(), rhs.value());
-    let out = if a.ndim() == 2 {
-        let a2 = a.view().into_dimensionality::<Ix2>().expect("rank 2");
-        let b2 = b.view().into_dimensionality::<Ix2>().expect("rank 2");
-        a2.dot(&b2).into_dyn()
+impl<F: Float> Tensor<F> {
+    /// The recorded primitive: op(self)·op(rhs) over the last two axes, with identical batch
+    /// axes, where op transposes the last two axes when its flag is set. A transposed operand
+    /// is read through a strided view, never copied: the backward rules below use this to
+    /// form A·Bᵀ and Aᵀ·B. (Materialising Xᵀ for W1's 100000×16 X took half of each step.)
+    pub(crate) fn matmul_same_batch(
+        &self,
+        rhs: &Tensor<F>,
+        transpose_lhs: bool,
+        transpose_rhs: bool,
+    ) -> Result<Tensor<F>> {
+        let (a, b) = (self.value(), rhs.value());
+        let out = if a.ndim() == 2 {
+            let a2 = a.view().into_dimensionality::<Ix2>().expect("rank 2");
+            let b2 = b.view().into_dimensionality::<Ix2>().expect("rank 2");
+            let a2 = if transpose_lhs {
+                a2.reversed_axes()
+            } else {
+                a2
+            };
+            let b2 = if transpose_rhs {
+                b2.reversed_axes()
+            } else {
+                b2
+            };
+            matrix_product(a2, b2).into_dyn()
+        } else {
+            batched(&a, &b, transpose_lhs, transpose_rhs)
+        };
+        let op = Op::MatMul {
+            transpose_lhs,
+            transpose_rhs,
+        };
+        record(op, &[self, rhs], out, &[Saved::Input(0), Saved::Input(1)])
+    }
+
+    /// Panicking form, for the backward rules (their shapes always agree).
+    #[track_caller]
+    fn matmul_t(&self, rhs: &Tensor<F>, transpose_lhs: bool, transpose_rhs: bool) -> Tensor<F> {
+        or_panic(self.matmul_same_batch(rhs, transpose_lhs, transpose_rhs))
+    }
+}
+
+/// a·b for 2-D views. A product with a single output column whose `a` has contiguous rows
+/// (linear regression's X·w) is a row-by-row dot product, skipping GEMM's packing of `a`.
+/// A transposed `a` (Xᵀ·g in the backward pass) stays with GEMM: its strided rows made the
+/// dot products slower than packing. Measured on W1: 1.84 → 1.56 ms per step.
+fn matrix_product<F: Float>(a: ArrayView2<'_, F>, b: ArrayView2<'_, F>) -> ndarray::Array2<F> {
+    if b.ncols() == 1 && a.strides()[1] == 1 {
+        a.dot(&b.column(0)).insert_axis(Axis(1))
     } else {
-        batched(&a, &b)
-    };
-    record(
-        Op::MatMul,
-        &[lhs, rhs],
-        out,
-        &[Saved::Input(0), Saved::Input(1)],
-    )
+        a.dot(&b)
+    }
 }
 
 /// A loop of 2-D products over the flattened batch axes.
-fn batched<F: Float>(a: &ArrayD<F>, b: &ArrayD<F>) -> ArrayD<F> {
-    let shape = a.shape();
-    let r = shape.len();
-    let (m, k, n) = (shape[r - 2], shape[r - 1], b.shape()[r - 1]);
-    let batch: usize = shape[..r - 2].iter().product();
+fn batched<F: Float>(
+    a: &ArrayD<F>,
+    b: &ArrayD<F>,
+    transpose_a: bool,
+    transpose_b: bool,
+) -> ArrayD<F> {
+    let r = a.ndim();
+    let (a_rows, a_cols) = (a.shape()[r - 2], a.shape()[r - 1]);
+    let (b_rows, b_cols) = (b.shape()[r - 2], b.shape()[r - 1]);
+    let m = if transpose_a { a_cols } else { a_rows };
+    let n = if transpose_b { b_rows } else { b_cols };
+    let batch: usize = a.shape()[..r - 2].iter().product();
     let a3 = a.as_standard_layout();
     let b3 = b.as_standard_layout();
     let a3 = a3
         .view()
-        .into_shape_with_order((batch, m, k))
+        .into_shape_with_order((batch, a_rows, a_cols))
         .expect("contiguous");
     let b3 = b3
         .view()
-        .into_shape_with_order((batch, k, n))
+        .into_shape_with_order((batch, b_rows, b_cols))
         .expect("contiguous");
     let mut out = ndarray::Array3::<F>::zeros((batch, m, n));
     for ((a, b), mut c) in a3
@@ -159,25 +203,51 @@ fn batched<F: Float>(a: &ArrayD<F>, b: &ArrayD<F>) -> ArrayD<F> {
         .zip(b3.axis_iter(Axis(0)))
         .zip(out.axis_iter_mut(Axis(0)))
     {
+        let a = if transpose_a { a.reversed_axes() } else { a };
+        let b = if transpose_b { b.reversed_axes() } else { b };
         general_mat_mul(F::one(), &a, &b, F::zero(), &mut c);
     }
-    let mut out_shape = shape[..r - 2].to_vec();
+    let mut out_shape = a.shape()[..r - 2].to_vec();
     out_shape.extend([m, n]);
-    out.into_dimensionality::<Ix3>()
-        .expect("rank 3")
-        .into_shape_with_order(IxDyn(&out_shape))
+    out.into_shape_with_order(IxDyn(&out_shape))
         .expect("contiguous")
 }
 
 // C = A·B with A [m, k], B [k, n] (per batch): Cᵢⱼ = Σₗ Aᵢₗ·Bₗⱼ, so
 // ∂L/∂A = ∂L/∂C · Bᵀ   ([m, n]·[n, k] = [m, k])  and  ∂L/∂B = Aᵀ · ∂L/∂C   ([k, m]·[m, n]).
+// With an operand read transposed, the same identities transposed give the four cases:
+//   C = A·B:    ∂A = G·Bᵀ     ∂B = Aᵀ·G
+//   C = A·Bᵀ:   ∂A = G·B      ∂B = Gᵀ·A
+//   C = Aᵀ·B:   ∂A = B·Gᵀ     ∂B = A·G
+//   C = Aᵀ·Bᵀ:  ∂A = Bᵀ·Gᵀ    ∂B = Gᵀ·Aᵀ
+// Every product is itself a recorded `matmul`, so the rule can be differentiated again.
 // Saved: A, B.
 pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
-    smallvec![
-        ctx.needs_grad(0)
-            .then(|| grad_out.matmul(&ctx.saved(1).t())),
-        ctx.needs_grad(1).then(|| ctx.saved(0).t().matmul(grad_out)),
-    ]
+    let Op::MatMul {
+        transpose_lhs,
+        transpose_rhs,
+    } = *ctx.op
+    else {
+        unreachable!("matmul rule on {:?}", ctx.op)
+    };
+    let (a, b, g) = (ctx.saved(0), ctx.saved(1), grad_out);
+    let grad_a = ctx
+        .needs_grad(0)
+        .then(|| match (transpose_lhs, transpose_rhs) {
+            (false, false) => g.matmul_t(&b, false, true),
+            (false, true) => g.matmul_t(&b, false, false),
+            (true, false) => b.matmul_t(g, false, true),
+            (true, true) => b.matmul_t(g, true, true),
+        });
+    let grad_b = ctx
+        .needs_grad(1)
+        .then(|| match (transpose_lhs, transpose_rhs) {
+            (false, false) => a.matmul_t(g, true, false),
+            (false, true) => g.matmul_t(&a, true, false),
+            (true, false) => a.matmul_t(g, false, false),
+            (true, true) => g.matmul_t(&a, true, true),
+        });
+    smallvec![grad_a, grad_b]
 }
 
 #[cfg(test)]
@@ -227,6 +297,44 @@ mod tests {
             let inputs = [uniform(lhs, 2 * i as u64), uniform(rhs, 2 * i as u64 + 1)];
             check("matmul", |t| t[0].matmul(&t[1]), &inputs);
         }
+    }
+
+    #[test]
+    fn transposed_operands_and_their_gradients() {
+        // Every combination of transposed reads equals the product of materialised transposes,
+        // and passes gradcheck (including the second-order rules through them).
+        for (ta, tb) in [(false, true), (true, false), (true, true)] {
+            let (sa, sb): (&[usize], &[usize]) = match (ta, tb) {
+                (false, true) => (&[2, 3, 4], &[2, 5, 4]),
+                (true, false) => (&[2, 4, 3], &[2, 4, 5]),
+                _ => (&[4, 3], &[5, 4]),
+            };
+            let (a, b) = (
+                Tensor::<f64>::from_array(uniform(sa, 1)),
+                Tensor::from_array(uniform(sb, 2)),
+            );
+            let fused = a.matmul_t(&b, ta, tb);
+            let (a_op, b_op) = (
+                if ta { a.t() } else { a.clone() },
+                if tb { b.t() } else { b.clone() },
+            );
+            let plain = a_op.matmul(&b_op);
+            for (x, y) in fused.to_vec().iter().zip(plain.to_vec()) {
+                assert!((x - y).abs() < 1e-12);
+            }
+            check(
+                "matmul_t",
+                |t| t[0].matmul_t(&t[1], ta, tb),
+                &[uniform(sa, 3), uniform(sb, 4)],
+            );
+        }
+        // Second order: f = Σ (x·xᵀ) = Σₖ cₖ² (cₖ the column sums of x [2, 3]), so ∂f/∂x = 2c
+        // in every row and ∂(Σ ∂f/∂x)/∂x = 2·(2 rows) = 4 everywhere.
+        let x = Tensor::<f64>::from_array(uniform(&[2, 3], 5)).requires_grad();
+        let f = x.matmul(&x.t()).sum();
+        let g = crate::grad(&f, &[&x], true).unwrap().remove(0);
+        let hv = crate::grad(&g.sum(), &[&x], false).unwrap().remove(0);
+        assert!(hv.to_vec().iter().all(|&h| (h - 4.0).abs() < 1e-12), "{hv}");
     }
 
     #[test]

@@ -84,7 +84,7 @@ fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<
         Op::Broadcast { .. } => ops::broadcast::backward(ctx, grad_out),
         Op::Reshape { .. } => ops::reshape::backward(ctx, grad_out),
         Op::Permute { .. } => ops::permute::backward(ctx, grad_out),
-        Op::MatMul => ops::matmul::backward(ctx, grad_out),
+        Op::MatMul { .. } => ops::matmul::backward(ctx, grad_out),
         Op::Max { .. } => ops::max::backward(ctx, grad_out),
         Op::Narrow { .. } => ops::narrow::backward(ctx, grad_out),
         Op::Pad { .. } => ops::pad::backward(ctx, grad_out),

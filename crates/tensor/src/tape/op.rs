@@ -64,8 +64,12 @@ pub enum Op {
     Permute {
         axes: Shape,
     },
-    /// Matrix product over the last two axes, batch axes already equal.
-    MatMul,
+    /// Matrix product over the last two axes, batch axes already equal; each operand may be
+    /// read transposed (its last two axes swapped) without being copied.
+    MatMul {
+        transpose_lhs: bool,
+        transpose_rhs: bool,
+    },
     /// Elements `start..start + len` along `axis`, of an input `size` long there.
     Narrow {
         axis: usize,
@@ -139,7 +143,7 @@ impl Op {
             Op::Broadcast { .. } => "broadcast",
             Op::Reshape { .. } => "reshape",
             Op::Permute { .. } => "permute",
-            Op::MatMul => "matmul",
+            Op::MatMul { .. } => "matmul",
             Op::Narrow { .. } => "narrow",
             Op::Pad { .. } => "pad",
             Op::Concat { .. } => "concat",
@@ -176,6 +180,13 @@ impl Op {
                 after,
             } => write!(s, "axis={axis}, before={before}, after={after}"),
             Op::Concat { axis, .. } => write!(s, "axis={axis}"),
+            Op::MatMul {
+                transpose_lhs,
+                transpose_rhs,
+            } if *transpose_lhs || *transpose_rhs => {
+                let t = |flag: bool| if flag { "ᵀ" } else { "" };
+                write!(s, "lhs{} · rhs{}", t(*transpose_lhs), t(*transpose_rhs))
+            }
             Op::IndexSelect { axis, indices, .. } | Op::IndexAdd { axis, indices, .. } => {
                 write!(s, "axis={axis}, {} indices", indices.len())
             }
