@@ -83,6 +83,15 @@ pub(crate) fn record<F: Float>(
         return Ok(Tensor::from_arc(Arc::new(output)));
     }
     let tape = choose_tape(op.label(), inputs)?;
+    // The ids of other (consumed) tapes are read before this tape is locked: holding two
+    // tape locks at once could deadlock against a thread taking them in the other order.
+    let stale_from: SmallVec<[Option<u64>; 2]> = inputs
+        .iter()
+        .map(|t| match &t.repr {
+            Repr::Recorded { tape: other, .. } if !other.same_as(&tape) => Some(other.id()),
+            _ => None,
+        })
+        .collect();
     let output = Arc::new(output);
     let mut data = lock(&tape.data);
     if data.consumed {
@@ -93,16 +102,16 @@ pub(crate) fn record<F: Float>(
     }
     let tape_id = data.id;
     let mut ids: SmallVec<[Option<NodeId>; 2]> = SmallVec::with_capacity(inputs.len());
-    for input in inputs {
-        let id = match &input.repr {
-            Repr::Constant(_) => None,
-            Repr::Recorded { tape: t, id, .. } if t.same_as(&tape) => Some(*id),
-            Repr::Recorded { tape: t, value, .. } => {
-                // Only a consumed tape can differ here (choose_tape rejected live ones).
-                let stale = Op::Stale { tape: t.id() };
+    for (input, stale_from) in inputs.iter().zip(stale_from) {
+        let id = match (&input.repr, stale_from) {
+            (Repr::Constant(_), _) => None,
+            // Only a consumed tape can differ here (choose_tape rejected live ones).
+            (Repr::Recorded { value, .. }, Some(other)) => {
+                let stale = Op::Stale { tape: other };
                 Some(data.push(leaf_node(stale, value.shape(), None)))
             }
-            Repr::Param(p) => Some(match p.leaf_on(tape_id) {
+            (Repr::Recorded { id, .. }, None) => Some(*id),
+            (Repr::Param(p), _) => Some(match p.leaf_on(tape_id) {
                 Some(id) => id,
                 None => {
                     let id = data.push(leaf_node(Op::Leaf, p.shape(), Some(p.clone())));
