@@ -13,6 +13,7 @@
 
 use std::process::ExitCode;
 
+use tapegrad::models::least_squares::fit_with_bias;
 use tapegrad::optim::*;
 use tapegrad::{Param, Tensor};
 
@@ -37,9 +38,7 @@ impl Problem {
         let y = x.matmul(&Tensor::from_vec(vec![1.5, -0.5, 2.0], &[3, 1]))
             + 0.7
             + Tensor::randn(&[n, 1], 0.0, 0.2, 8);
-        let ones = Tensor::<f64>::ones(&[n, 1]);
-        let a = Tensor::concat(&[&x, &ones], 1);
-        let exact = solve(a.t().matmul(&a).to_vec(), a.t().matmul(&y).to_vec());
+        let exact = fit_with_bias(&x, &y).expect("a well-posed problem");
         Problem {
             x,
             y,
@@ -71,33 +70,6 @@ impl Problem {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max)
     }
-}
-
-/// Gaussian elimination with partial pivoting for the k×k system a·x = b (row-major).
-fn solve(mut a: Vec<f64>, mut b: Vec<f64>) -> Vec<f64> {
-    let k = b.len();
-    for col in 0..k {
-        let pivot = (col..k)
-            .max_by(|&i, &j| a[i * k + col].abs().total_cmp(&a[j * k + col].abs()))
-            .unwrap();
-        for c in 0..k {
-            a.swap(col * k + c, pivot * k + c);
-        }
-        b.swap(col, pivot);
-        for row in col + 1..k {
-            let factor = a[row * k + col] / a[col * k + col];
-            for c in col..k {
-                a[row * k + c] -= factor * a[col * k + c];
-            }
-            b[row] -= factor * b[col];
-        }
-    }
-    let mut x = vec![0.0; k];
-    for row in (0..k).rev() {
-        let tail: f64 = (row + 1..k).map(|c| a[row * k + c] * x[c]).sum();
-        x[row] = (b[row] - tail) / a[row * k + row];
-    }
-    x
 }
 
 /// A first-order optimizer's run: steps until within TOL of the exact answer, or BUDGET.

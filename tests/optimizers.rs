@@ -1,6 +1,7 @@
 //! Optimizers against problems whose answers are known: a least-squares fit (closed form by
 //! the normal equations), the Rosenbrock function (minimum at (1, 1)), and quadratics.
 
+use tapegrad::models::least_squares::fit_with_bias;
 use tapegrad::optim::*;
 use tapegrad::{no_grad, Param, Tensor};
 
@@ -39,14 +40,9 @@ impl LeastSquares {
         (&residual * &residual).mean() * 0.5
     }
 
-    /// [w; b] from the normal equations [XᵀX  Xᵀ1; 1ᵀX  n]·[w; b] = [Xᵀy; Σy], by Gaussian
-    /// elimination.
+    /// [w; b] from the normal equations (the closed form).
     fn closed_form(&self) -> Vec<f64> {
-        let ones = Tensor::<f64>::ones(&[self.x.shape()[0], 1]);
-        let a = Tensor::concat(&[&self.x, &ones], 1);
-        let lhs = a.t().matmul(&a).to_vec();
-        let rhs = a.t().matmul(&self.y).to_vec();
-        solve(lhs, rhs)
+        fit_with_bias(&self.x, &self.y).expect("a well-posed problem")
     }
 
     fn solution(&self) -> Vec<f64> {
@@ -66,33 +62,6 @@ impl LeastSquares {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max)
     }
-}
-
-/// Solves the k×k system `a`·x = `b` (row-major) by Gaussian elimination with pivoting.
-fn solve(mut a: Vec<f64>, mut b: Vec<f64>) -> Vec<f64> {
-    let k = b.len();
-    for col in 0..k {
-        let pivot = (col..k)
-            .max_by(|&i, &j| a[i * k + col].abs().total_cmp(&a[j * k + col].abs()))
-            .unwrap();
-        for c in 0..k {
-            a.swap(col * k + c, pivot * k + c);
-        }
-        b.swap(col, pivot);
-        for row in col + 1..k {
-            let factor = a[row * k + col] / a[col * k + col];
-            for c in col..k {
-                a[row * k + c] -= factor * a[col * k + c];
-            }
-            b[row] -= factor * b[col];
-        }
-    }
-    let mut x = vec![0.0; k];
-    for row in (0..k).rev() {
-        let tail: f64 = (row + 1..k).map(|c| a[row * k + c] * x[c]).sum();
-        x[row] = (b[row] - tail) / a[row * k + row];
-    }
-    x
 }
 
 /// Plain gradient descent on the least-squares problem: iterations until within `tol` of
