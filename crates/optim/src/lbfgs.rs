@@ -74,6 +74,10 @@ impl<F: Float> Lbfgs<F> {
 
     /// Minimises the loss that `closure` records from the parameters (it is called again
     /// for every evaluation; the gradient comes from the tape), updating them in place.
+    ///
+    /// # Panics
+    /// When the closure's result is not a one-element tensor recorded from the parameters.
+    #[track_caller]
     pub fn minimize(&mut self, mut closure: impl FnMut() -> Tensor<F>) -> Report {
         let params = &self.params;
         let mut eval = |x: &[f64]| {

@@ -65,6 +65,10 @@ impl<F: Float> NewtonCg<F> {
     }
 
     /// Minimises the loss that `closure` records, updating the parameters in place.
+    ///
+    /// # Panics
+    /// When the closure's result is not a one-element tensor recorded from the parameters.
+    #[track_caller]
     pub fn minimize(&mut self, mut closure: impl FnMut() -> Tensor<F>) -> Report {
         let params = &self.params;
         let leaves: Vec<Tensor<F>> = params.iter().map(Param::tensor).collect();
