@@ -1,12 +1,14 @@
 //! # tapegrad-models
 //!
 //! Models built on the tensor and optimizer crates. So far: [`LinearRegression`], trained by
-//! any optimizer with stopping rules that say why it stopped, and the closed-form
-//! [`least_squares`] solution it is checked against.
+//! any optimizer with stopping rules that say why it stopped, the closed-form
+//! [`least_squares`] solution it is checked against, and the [`loss`] functions (MSE, MAE,
+//! Huber, cross-entropy from logits, binary cross-entropy with logits).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod least_squares;
 mod linear_regression;
+pub mod loss;
 
 pub use linear_regression::{FitReport, LinearRegression};

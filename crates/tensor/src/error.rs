@@ -86,7 +86,7 @@ pub enum TensorError {
 impl TensorError {
     /// The same error, reported under the name of the op the user called: a composite such
     /// as `softmax` fails inside `max`, but its message should say `softmax`.
-    pub(crate) fn in_op(mut self, name: &'static str) -> Self {
+    pub fn in_op(mut self, name: &'static str) -> Self {
         use TensorError::*;
         match &mut self {
             Broadcast { op, .. }
