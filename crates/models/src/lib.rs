@@ -3,12 +3,15 @@
 //! Models built on the tensor and optimizer crates. So far: [`LinearRegression`], trained by
 //! any optimizer with stopping rules that say why it stopped, the closed-form
 //! [`least_squares`] solution it is checked against, and the [`loss`] functions (MSE, MAE,
-//! Huber, cross-entropy from logits, binary cross-entropy with logits).
+//! Huber, cross-entropy from logits, binary cross-entropy with logits); layers behind the
+//! [`module::Module`] trait (`Linear`, activations, `Sequential`) with seeded [`init`]ialisers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod init;
 pub mod least_squares;
 mod linear_regression;
 pub mod loss;
+pub mod module;
 
 pub use linear_regression::{FitReport, LinearRegression};

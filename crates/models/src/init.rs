@@ -1,0 +1,53 @@
+//! Seeded weight initialisers. Every draw comes from a ChaCha8 generator seeded by the
+//! caller (through `Tensor::rand_uniform`/`randn`), so the same seed gives the same weights
+//! on every platform.
+//!
+//! ```text
+//! Xavier/Glorot uniform:  U(−a, a),  a = √(6 / (fan_in + fan_out))   (Glorot & Bengio, 2010)
+//! He/Kaiming normal:      N(0, σ²),  σ = √(2 / fan_in)               (He et al., 2015; for ReLU)
+//! ```
+
+use ndarray::ArrayD;
+use tapegrad_tensor::{Float, Tensor};
+
+/// Xavier/Glorot uniform weights of shape `[fan_in, fan_out]`: keeps activations' variance
+/// steady through tanh or sigmoid layers.
+pub fn xavier_uniform<F: Float>(fan_in: usize, fan_out: usize, seed: u64) -> ArrayD<F> {
+    let a = F::from_f64((6.0 / (fan_in + fan_out) as f64).sqrt());
+    Tensor::rand_uniform(&[fan_in, fan_out], -a, a, seed).to_array()
+}
+
+/// He/Kaiming normal weights of shape `[fan_in, fan_out]`: keeps activations' variance
+/// steady through ReLU layers, which zero half their inputs.
+pub fn he_normal<F: Float>(fan_in: usize, fan_out: usize, seed: u64) -> ArrayD<F> {
+    let std = F::from_f64((2.0 / fan_in as f64).sqrt());
+    Tensor::randn(&[fan_in, fan_out], F::zero(), std, seed).to_array()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_and_reproducibility() {
+        let w = xavier_uniform::<f64>(300, 100, 1);
+        let a = (6.0f64 / 400.0).sqrt();
+        assert!(w.iter().all(|&x| x.abs() < a));
+        let var = w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64;
+        assert!(
+            (var - a * a / 3.0).abs() < 0.05 * a * a / 3.0,
+            "uniform variance a²/3"
+        );
+        assert_eq!(
+            w,
+            xavier_uniform::<f64>(300, 100, 1),
+            "same seed, same weights"
+        );
+        let h = he_normal::<f64>(200, 200, 2);
+        let var = h.iter().map(|x| x * x).sum::<f64>() / h.len() as f64;
+        assert!(
+            (var - 0.01).abs() < 0.0005,
+            "variance 2/fan_in = 0.01, got {var}"
+        );
+    }
+}
