@@ -10,6 +10,7 @@
 
 pub mod data;
 pub mod init;
+pub mod io;
 pub mod least_squares;
 mod linear_regression;
 pub mod loss;
