@@ -1,6 +1,6 @@
 //! # tapegrad-models
 //!
-//! Models built on the tensor and optimizer crates. So far: [`LinearRegression`], trained by
+//! Models built on the tensor and optimizer crates. So far: [`LinearRegression`] and [`LogisticRegression`], trained by
 //! any optimizer with stopping rules that say why it stopped, the closed-form
 //! [`least_squares`] solution it is checked against, and the [`loss`] functions (MSE, MAE,
 //! Huber, cross-entropy from logits, binary cross-entropy with logits); layers behind the
@@ -13,7 +13,11 @@ pub mod init;
 pub mod io;
 pub mod least_squares;
 mod linear_regression;
+mod logistic_regression;
 pub mod loss;
 pub mod module;
+mod train;
 
-pub use linear_regression::{FitReport, LinearRegression};
+pub use linear_regression::LinearRegression;
+pub use logistic_regression::LogisticRegression;
+pub use train::FitReport;

@@ -25,27 +25,17 @@
 //! assert!(model.score(&x, &y) > 0.999_999);
 //! ```
 
-use tapegrad_optim::clip::grad_norm;
-use tapegrad_optim::stop::{StopReason, StopRules};
+use tapegrad_optim::stop::StopRules;
 use tapegrad_optim::Optimizer;
 use tapegrad_tensor::{no_grad, Float, Param, Tensor};
+
+use crate::train::{fit_loop, FitReport};
 
 /// ŷ = Xw + b with w of shape [d, 1] and b of shape [1].
 #[derive(Clone, Debug)]
 pub struct LinearRegression<F: Float = f64> {
     w: Param<F>,
     b: Param<F>,
-}
-
-/// How a [`fit`](LinearRegression::fit) ended.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FitReport {
-    /// Optimizer steps taken.
-    pub iterations: usize,
-    /// The loss at the last step.
-    pub loss: f64,
-    /// Why it stopped.
-    pub reason: StopReason,
 }
 
 impl<F: Float> LinearRegression<F> {
@@ -94,21 +84,7 @@ impl<F: Float> LinearRegression<F> {
         optimizer: &mut dyn Optimizer<F>,
         rules: StopRules,
     ) -> FitReport {
-        let mut stopper = rules.start();
-        loop {
-            optimizer.zero_grad();
-            let loss = self.loss(x, y);
-            loss.backward();
-            let (value, norm) = (loss.item().as_f64(), grad_norm(optimizer.params()));
-            if let Some(reason) = stopper.check(value, Some(norm)) {
-                return FitReport {
-                    iterations: stopper.iters(),
-                    loss: value,
-                    reason,
-                };
-            }
-            optimizer.step();
-        }
+        fit_loop(|| self.loss(x, y), optimizer, rules)
     }
 
     /// Predictions ŷ for X, without recording anything.
@@ -145,6 +121,7 @@ impl<F: Float> LinearRegression<F> {
 mod tests {
     use super::*;
     use crate::least_squares::fit_with_bias;
+    use tapegrad_optim::stop::StopReason;
     use tapegrad_optim::{Adam, AdamConfig, Sgd, SgdConfig};
 
     fn data() -> (Tensor<f64>, Tensor<f64>) {
