@@ -23,6 +23,7 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -148,6 +149,22 @@ fn to_bytes<F: Float>(values: &ArrayD<F>) -> (Dtype, Vec<u8>) {
 /// `Io` when the folder cannot be written or the rename fails; the previous file, if any, is
 /// then untouched.
 pub fn save<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<(), IoError> {
+    save_with_metadata(module, &Metadata::new(), path)
+}
+
+/// Free-form text stored in a safetensors header beside the tensors (what model the weights
+/// belong to, the feature names, …); PyTorch's reader returns it as `metadata()`.
+pub type Metadata = BTreeMap<String, String>;
+
+/// [`save`], with `metadata` written into the file's header.
+///
+/// # Errors
+/// As [`save`].
+pub fn save_with_metadata<F: Float>(
+    module: &dyn Module<F>,
+    metadata: &Metadata,
+    path: impl AsRef<Path>,
+) -> Result<(), IoError> {
     let path = path.as_ref();
     let params = module.named_parameters();
     let buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = params
@@ -161,7 +178,8 @@ pub fn save<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<
         let view = TensorView::new(*dtype, shape.clone(), bytes).expect("bytes match the shape");
         (name.as_str(), view)
     });
-    let bytes = safetensors::serialize(views, None).map_err(|e| IoError::Format {
+    let header = (!metadata.is_empty()).then(|| metadata.clone().into_iter().collect());
+    let bytes = safetensors::serialize(views, header).map_err(|e| IoError::Format {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
@@ -179,6 +197,26 @@ pub fn save<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<
         let _ = std::fs::remove_file(&temporary);
         io_error(path)(e)
     })
+}
+
+/// The metadata in the header of the safetensors file at `path` (empty when it has none),
+/// read without loading the tensors: enough to know which model to build before [`load`].
+///
+/// # Errors
+/// `Io` when the file cannot be read, `Format` when it is not valid safetensors.
+pub fn read_metadata(path: impl AsRef<Path>) -> Result<Metadata, IoError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| IoError::Format {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    Ok(header
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect())
 }
 
 /// Reads `path` and sets every parameter of `module` from the tensor of the same name. All
@@ -285,6 +323,28 @@ mod tests {
             1,
             "no temporary file is left behind: {leftovers:?}"
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn metadata_round_trips_and_plain_files_have_none() {
+        let dir = folder("metadata");
+        let (plain, tagged) = (
+            dir.join("plain.safetensors"),
+            dir.join("tagged.safetensors"),
+        );
+        let model = mlp(3);
+        save(&model, &plain).unwrap();
+        let metadata = Metadata::from([
+            ("model".to_string(), "mlp".to_string()),
+            ("features".to_string(), "a,b,c".to_string()),
+        ]);
+        save_with_metadata(&model, &metadata, &tagged).unwrap();
+        assert_eq!(read_metadata(&plain).unwrap(), Metadata::new());
+        assert_eq!(read_metadata(&tagged).unwrap(), metadata);
+        load(&mlp(4), &tagged).unwrap();
+        std::fs::write(&plain, b"\x05").unwrap();
+        assert!(matches!(read_metadata(&plain), Err(IoError::Format { .. })));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

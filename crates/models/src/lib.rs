@@ -16,6 +16,7 @@ mod linear_regression;
 mod logistic_regression;
 pub mod loss;
 pub mod module;
+pub mod preprocess;
 mod train;
 
 pub use linear_regression::LinearRegression;

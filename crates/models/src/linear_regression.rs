@@ -29,6 +29,7 @@ use tapegrad_optim::stop::StopRules;
 use tapegrad_optim::Optimizer;
 use tapegrad_tensor::{no_grad, Float, Param, Tensor};
 
+use crate::module::Module;
 use crate::train::{fit_loop, FitReport};
 
 /// ŷ = Xw + b with w of shape [d, 1] and b of shape [1].
@@ -114,6 +115,26 @@ impl<F: Float> LinearRegression<F> {
     /// The bias b.
     pub fn bias(&self) -> F {
         self.b.value()[[0]]
+    }
+
+    /// The number of input features d.
+    pub fn n_features(&self) -> usize {
+        self.w.shape()[0]
+    }
+}
+
+/// As a module the model is its [`forward`](LinearRegression::forward), with parameters named
+/// `weight` ([d, 1]) and `bias` ([1]), so it can be saved and loaded like any layer.
+impl<F: Float> Module<F> for LinearRegression<F> {
+    fn forward(&self, x: &Tensor<F>) -> Tensor<F> {
+        LinearRegression::forward(self, x)
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Param<F>)> {
+        vec![
+            ("weight".into(), self.w.clone()),
+            ("bias".into(), self.b.clone()),
+        ]
     }
 }
 

@@ -22,6 +22,7 @@ use tapegrad_optim::Optimizer;
 use tapegrad_tensor::{no_grad, Float, Param, Tensor};
 
 use crate::loss::{binary_cross_entropy_with_logits, cross_entropy};
+use crate::module::Module;
 use crate::train::{fit_loop, FitReport};
 
 /// A linear classifier over `classes` classes (one logit for two, `classes` logits beyond).
@@ -123,6 +124,31 @@ impl<F: Float> LogisticRegression<F> {
             .filter(|(p, l)| p == l)
             .count();
         correct as f64 / labels.len() as f64
+    }
+
+    /// The number of classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The number of input features.
+    pub fn n_features(&self) -> usize {
+        self.w.shape()[0]
+    }
+}
+
+/// As a module the model is its [`logits`](LogisticRegression::logits), with parameters named
+/// `weight` and `bias`, so it can be saved and loaded like any layer.
+impl<F: Float> Module<F> for LogisticRegression<F> {
+    fn forward(&self, x: &Tensor<F>) -> Tensor<F> {
+        self.logits(x)
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Param<F>)> {
+        vec![
+            ("weight".into(), self.w.clone()),
+            ("bias".into(), self.b.clone()),
+        ]
     }
 }
 
