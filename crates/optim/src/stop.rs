@@ -27,6 +27,10 @@ pub struct StopRules {
     pub rel_change_below: Option<f64>,
     /// Stop when the gradient norm falls below this (`gtol`).
     pub grad_norm_below: Option<f64>,
+    /// Stop as diverged when the loss grows above this multiple of the first loss: a learning
+    /// rate too large, or a gradient with the wrong sign, shows here long before the loss
+    /// overflows to infinity (which always stops training).
+    pub loss_growth_above: Option<f64>,
 }
 
 /// Why training stopped.
@@ -111,7 +115,7 @@ impl fmt::Display for StopReason {
                 "no step lowers the loss any more (floating-point precision) after {iters} iterations"
             ),
             StopReason::Diverged { loss, iters } => {
-                write!(f, "diverged: the loss is {loss} after {iters} iterations")
+                write!(f, "diverged: the loss is {loss:.3e} after {iters} iterations")
             }
         }
     }
@@ -123,6 +127,7 @@ impl StopRules {
         Stopper {
             rules: self,
             iters: 0,
+            first: None,
             previous: None,
         }
     }
@@ -133,6 +138,7 @@ impl StopRules {
 pub struct Stopper {
     rules: StopRules,
     iters: usize,
+    first: Option<f64>,
     previous: Option<f64>,
 }
 
@@ -143,8 +149,12 @@ impl Stopper {
         self.iters += 1;
         let iters = self.iters;
         let previous = self.previous.replace(loss);
+        let first = *self.first.get_or_insert(loss);
         let r = &self.rules;
-        if !loss.is_finite() {
+        let grew = r
+            .loss_growth_above
+            .is_some_and(|factor| loss.abs() > factor * first.abs());
+        if !loss.is_finite() || grew {
             return Some(StopReason::Diverged { loss, iters });
         }
         if let Some(threshold) = r.loss_below.filter(|&t| loss < t) {
@@ -239,6 +249,18 @@ mod tests {
             Some(StopReason::Diverged {
                 loss: f64::INFINITY,
                 iters: 2
+            })
+        );
+        let growth = StopRules {
+            loss_growth_above: Some(100.0),
+            ..Default::default()
+        };
+        let rising = [2.0, 20.0, 199.0, 201.0, 1e9];
+        assert_eq!(
+            run(growth, &rising, &norms),
+            Some(StopReason::Diverged {
+                loss: 201.0,
+                iters: 4
             })
         );
         assert_eq!(run(StopRules::default(), &losses, &norms), None);
