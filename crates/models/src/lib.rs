@@ -1,16 +1,24 @@
 //! # tapegrad-models
 //!
-//! Models built on the tensor and optimizer crates. So far: [`LinearRegression`] and [`LogisticRegression`], trained by
-//! any optimizer with stopping rules that say why it stopped, the closed-form
-//! [`least_squares`] solution it is checked against, and the [`loss`] functions (MSE, MAE,
-//! Huber, cross-entropy from logits, binary cross-entropy with logits); layers behind the
-//! [`module::Module`] trait (`Linear`, activations, `Sequential`) with seeded [`init`]ialisers.
+//! Models built on the tensor and optimizer crates:
+//!
+//! - [`LinearRegression`] and [`LogisticRegression`], trained by any optimizer with stopping
+//!   rules that say why they stopped, and the closed-form [`least_squares`] solution they are
+//!   checked against;
+//! - [`preprocess::Standardizer`] (and why it matters for the learning rate), and
+//!   [`model_selection`] of the learning rate by k-fold cross-validation;
+//! - the [`loss`] functions (MSE, MAE, Huber, cross-entropy from logits, binary cross-entropy
+//!   with logits);
+//! - layers behind the [`module::Module`] trait (`Linear`, activations, `Sequential`,
+//!   `Dropout`, `Embedding`, `LayerNorm`) with seeded [`init`]ialisers;
+//! - seeded [`data`] splits and mini-batches, and safetensors weights in [`io`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod data;
 pub mod init;
 pub mod io;
+mod layers;
 pub mod least_squares;
 mod linear_regression;
 mod logistic_regression;

@@ -1,4 +1,5 @@
-//! Layers: the [`Module`] trait, [`Linear`], activations, and [`Sequential`].
+//! Layers: the [`Module`] trait, [`Linear`], activations, [`Sequential`], and (each in its own
+//! file under `layers/`) [`Dropout`], [`Embedding`] and [`LayerNorm`].
 //!
 //! ```
 //! use tapegrad_models::module::{Activation, Linear, Module, Sequential};
@@ -17,6 +18,7 @@
 use tapegrad_tensor::{Float, Param, Tensor};
 
 use crate::init::xavier_uniform;
+pub use crate::layers::{layer_norm, Dropout, Embedding, LayerNorm};
 
 /// A piece of a model: a forward pass and the parameters it trains.
 pub trait Module<F: Float>: Send + Sync {
@@ -175,5 +177,20 @@ mod tests {
             .map(Tensor::from_array)
             .collect::<Vec<_>>());
         assert_eq!(template.forward(&x).sum().item(), direct.item());
+    }
+
+    #[test]
+    fn sequential_passes_the_mode_to_its_layers() {
+        let mut net = Sequential::<f64>::new(vec![
+            Box::new(Linear::new(3, 8, 1)),
+            Box::new(Dropout::new(0.5, 2)),
+            Box::new(LayerNorm::new(8)),
+        ]);
+        let x = Tensor::<f64>::randn(&[4, 3], 0.0, 1.0, 3);
+        assert_ne!(net.forward(&x).to_vec(), net.forward(&x).to_vec());
+        net.set_training(false);
+        assert_eq!(net.forward(&x).to_vec(), net.forward(&x).to_vec());
+        let names: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
     }
 }
