@@ -2,7 +2,9 @@
 //!
 //! Each parameter is stored under its name from [`Module::named_parameters`] (`0.weight`, …)
 //! as a little-endian F32 or F64 array, so PyTorch's `safetensors.torch.load_file` reads the
-//! same names and values.
+//! same names and values. One layout differs from PyTorch's modules: `Linear` stores its
+//! weight as [in, out] (the way `x @ w` reads it) where `torch.nn.Linear` keeps [out, in], so
+//! transpose it when moving weights into a torch module.
 //!
 //! Files are never left half-written: [`save`] writes a temporary file in the target's
 //! folder, flushes it to disk and renames it over the target, so a crash mid-save leaves the
