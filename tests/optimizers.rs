@@ -414,16 +414,24 @@ fn saved_state_resumes_bit_identically() {
     let copy = Param::new("w", (*w.value()).clone());
     run(&w, &mut opt, 5);
 
-    let mut resumed = Adam::new(vec![copy.clone()], config).unwrap();
+    let mut resumed = Adam::new(vec![copy.clone()], config.clone()).unwrap();
     resumed.load_state(saved_state.clone()).unwrap();
     run(&copy, &mut resumed, 5);
     assert_eq!(*w.value(), *copy.value(), "bit-identical after resuming");
 
     let other = Param::new("v", ndarray::ArrayD::zeros(vec![2]));
-    let mut wrong = Adam::new(vec![other], AdamConfig::default()).unwrap();
-    let err = wrong.load_state(saved_state).unwrap_err();
+    let mut wrong = Adam::new(vec![other], config).unwrap();
+    let err = wrong.load_state(saved_state.clone()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "Adam: load_state: buffer \"exp_avg\" of parameter 0 has shape [3], the parameter [2]"
     );
+    // Plain Adam keeps no running maximum, so AMSGrad's state does not fit it.
+    let mut plain = Adam::new(vec![copy], AdamConfig::default()).unwrap();
+    let err = plain.load_state(saved_state).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Adam: load_state: buffers [\"exp_avg\", \"exp_avg_sq\", \"max_exp_avg_sq\"], expected [\"exp_avg\", \"exp_avg_sq\"]"
+    );
+    assert_eq!(plain.state().buffers.len(), 2);
 }

@@ -92,7 +92,14 @@ impl<F: Float> Adam<F> {
         check_beta(name, "beta2", config.beta2)?;
         check_non_negative(name, "eps", config.eps)?;
         check_non_negative(name, "weight_decay", config.weight_decay)?;
-        let slots = Slots::new(params.len(), &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]);
+        // The running maximum of v exists only with AMSGrad: plain Adam keeps two buffers per
+        // parameter, not three.
+        let buffers: &[&str] = if config.amsgrad {
+            &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
+        } else {
+            &["exp_avg", "exp_avg_sq"]
+        };
+        let slots = Slots::new(params.len(), buffers);
         Ok(Adam {
             params,
             config,
@@ -117,35 +124,42 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             let t = self.slots.steps[i] as i32 + 1;
             let bias1 = one - beta1.powi(t);
             let sqrt_bias2 = (one - beta2.powi(t)).sqrt();
-            let (decay, amsgrad) = (self.decay, c.amsgrad);
-            let mut buffers = self.slots.of_param(i, p.shape());
-            let [m, v, v_max] = buffers.as_mut_slice() else {
-                unreachable!("three buffers were declared")
+            let decay = self.decay;
+            // One element: w ← w − α/(1 − β₁ᵗ) · m / (√(v̂/(1 − β₂ᵗ)) + ε), with v̂ = max of all
+            // v so far under AMSGrad and v otherwise.
+            let update = |w: &mut F, g: F, m: &mut F, v: &mut F, v_max: Option<&mut F>| {
+                let g = match decay {
+                    Decay::L2 => g + lambda * *w,
+                    Decay::Decoupled => {
+                        *w -= lr * lambda * *w;
+                        g
+                    }
+                };
+                *m = beta1 * *m + (one - beta1) * g;
+                *v = beta2 * *v + (one - beta2) * g * g;
+                let v_hat = match v_max {
+                    Some(v_max) => {
+                        *v_max = v_max.max(*v);
+                        *v_max
+                    }
+                    None => *v,
+                };
+                *w -= lr / bias1 * *m / (v_hat.sqrt() / sqrt_bias2 + eps);
             };
-            let updated = p.update(|w, g| {
-                Zip::from(w)
+            let mut buffers = self.slots.of_param(i, p.shape());
+            let updated = p.update(|w, g| match buffers.as_mut_slice() {
+                [m, v] => Zip::from(w)
+                    .and(g)
+                    .and(&mut **m)
+                    .and(&mut **v)
+                    .for_each(|w, &g, m, v| update(w, g, m, v, None)),
+                [m, v, v_max] => Zip::from(w)
                     .and(g)
                     .and(&mut **m)
                     .and(&mut **v)
                     .and(&mut **v_max)
-                    .for_each(|w, &g, m, v, v_max| {
-                        let g = match decay {
-                            Decay::L2 => g + lambda * *w,
-                            Decay::Decoupled => {
-                                *w -= lr * lambda * *w;
-                                g
-                            }
-                        };
-                        *m = beta1 * *m + (one - beta1) * g;
-                        *v = beta2 * *v + (one - beta2) * g * g;
-                        let v_hat = if amsgrad {
-                            *v_max = v_max.max(*v);
-                            *v_max
-                        } else {
-                            *v
-                        };
-                        *w -= lr / bias1 * *m / (v_hat.sqrt() / sqrt_bias2 + eps);
-                    })
+                    .for_each(|w, &g, m, v, v_max| update(w, g, m, v, Some(v_max))),
+                _ => unreachable!("two or three buffers were declared"),
             });
             if updated {
                 self.slots.steps[i] += 1;

@@ -69,7 +69,15 @@ impl<F: Float> RmsProp<F> {
         check_non_negative(NAME, "eps", config.eps)?;
         check_non_negative(NAME, "weight_decay", config.weight_decay)?;
         check_non_negative(NAME, "momentum", config.momentum)?;
-        let slots = Slots::new(params.len(), &["square_avg", "grad_avg", "momentum_buffer"]);
+        // Only the buffers this configuration uses: ḡ when centered, b with momentum.
+        let mut buffers = vec!["square_avg"];
+        if config.centered {
+            buffers.push("grad_avg");
+        }
+        if config.momentum > 0.0 {
+            buffers.push("momentum_buffer");
+        }
+        let slots = Slots::new(params.len(), &buffers);
         Ok(RmsProp {
             params,
             config,
@@ -89,32 +97,48 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             [c.lr, c.alpha, c.eps, c.weight_decay, c.momentum].map(F::from_f64);
         let (one, centered) = (F::one(), c.centered);
         for (i, p) in self.params.iter().enumerate() {
-            let mut buffers = self.slots.of_param(i, p.shape());
-            let [v, g_avg, b] = buffers.as_mut_slice() else {
-                unreachable!("three buffers were declared")
+            // One element: v ← ρv + (1 − ρ)g², s = √(v − ḡ²) + ε (centered) or √v + ε, then
+            // w ← w − α·g/s, or through the momentum buffer b ← μb + g/s, w ← w − α·b.
+            let update = |w: &mut F, g: F, v: &mut F, g_avg: Option<&mut F>, b: Option<&mut F>| {
+                let g = g + lambda * *w;
+                *v = rho * *v + (one - rho) * g * g;
+                let s = match g_avg {
+                    Some(g_avg) => {
+                        *g_avg = rho * *g_avg + (one - rho) * g;
+                        (*v - *g_avg * *g_avg).sqrt() + eps
+                    }
+                    None => v.sqrt() + eps,
+                };
+                match b {
+                    Some(b) => {
+                        *b = mu * *b + g / s;
+                        *w -= lr * *b;
+                    }
+                    None => *w -= lr * g / s,
+                }
             };
+            let mut buffers = self.slots.of_param(i, p.shape());
             let updated = p.update(|w, g| {
-                Zip::from(w)
-                    .and(g)
-                    .and(&mut **v)
-                    .and(&mut **g_avg)
-                    .and(&mut **b)
-                    .for_each(|w, &g, v, g_avg, b| {
-                        let g = g + lambda * *w;
-                        *v = rho * *v + (one - rho) * g * g;
-                        let s = if centered {
-                            *g_avg = rho * *g_avg + (one - rho) * g;
-                            (*v - *g_avg * *g_avg).sqrt() + eps
-                        } else {
-                            v.sqrt() + eps
-                        };
-                        if mu > F::zero() {
-                            *b = mu * *b + g / s;
-                            *w -= lr * *b;
-                        } else {
-                            *w -= lr * g / s;
-                        }
-                    })
+                let zip = Zip::from(w).and(g);
+                match (buffers.as_mut_slice(), centered) {
+                    ([v], _) => zip
+                        .and(&mut **v)
+                        .for_each(|w, &g, v| update(w, g, v, None, None)),
+                    ([v, g_avg], true) => zip
+                        .and(&mut **v)
+                        .and(&mut **g_avg)
+                        .for_each(|w, &g, v, g_avg| update(w, g, v, Some(g_avg), None)),
+                    ([v, b], false) => zip
+                        .and(&mut **v)
+                        .and(&mut **b)
+                        .for_each(|w, &g, v, b| update(w, g, v, None, Some(b))),
+                    ([v, g_avg, b], _) => zip
+                        .and(&mut **v)
+                        .and(&mut **g_avg)
+                        .and(&mut **b)
+                        .for_each(|w, &g, v, g_avg, b| update(w, g, v, Some(g_avg), Some(b))),
+                    _ => unreachable!("one to three buffers were declared"),
+                }
             });
             if updated {
                 self.slots.steps[i] += 1;
@@ -158,8 +182,17 @@ mod tests {
                 centered,
                 ..Default::default()
             };
-            RmsProp::new(vec![w.clone()], config).unwrap().step();
+            let mut rmsprop = RmsProp::new(vec![w.clone()], config).unwrap();
+            rmsprop.step();
             approx::assert_abs_diff_eq!(w.value()[[0]], 1.0 - step, epsilon = 1e-15);
+            // Only the buffers in use are kept: v, and ḡ when centered.
+            let buffers = rmsprop.state().buffers.into_keys().collect::<Vec<_>>();
+            let expected: &[&str] = if centered {
+                &["grad_avg", "square_avg"]
+            } else {
+                &["square_avg"]
+            };
+            assert_eq!(buffers, expected);
         }
         let err = RmsProp::<f64>::new(
             vec![],
@@ -170,5 +203,32 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "RMSProp: alpha = 1.5: must be in [0, 1)");
+    }
+
+    #[test]
+    fn two_momentum_steps_by_hand() {
+        // Constant g = 2, ρ = 0.9, α = 0.01, μ = 0.5, ε = 0: v₁ = 0.4, v₂ = 0.76, and
+        // b₁ = g/s₁, b₂ = μ·b₁ + g/s₂ with s = √v, or s = √(v − ḡ²) when centered
+        // (ḡ₁ = 0.2, ḡ₂ = 0.38).
+        let plain = [0.4f64.sqrt(), 0.76f64.sqrt()];
+        let centered = [0.36f64.sqrt(), (0.76f64 - 0.38 * 0.38).sqrt()];
+        for (is_centered, [s1, s2]) in [(false, plain), (true, centered)] {
+            let w = param(&[1.0]);
+            let config = RmsPropConfig {
+                lr: 0.01,
+                alpha: 0.9,
+                eps: 0.0,
+                momentum: 0.5,
+                centered: is_centered,
+                ..Default::default()
+            };
+            let mut rmsprop = RmsProp::new(vec![w.clone()], config).unwrap();
+            for _ in 0..2 {
+                set_grad(&w, &[2.0]);
+                rmsprop.step();
+            }
+            let (b1, b2) = (2.0 / s1, 0.5 * 2.0 / s1 + 2.0 / s2);
+            approx::assert_abs_diff_eq!(w.value()[[0]], 1.0 - 0.01 * (b1 + b2), epsilon = 1e-14);
+        }
     }
 }
