@@ -7,8 +7,9 @@
 //! AᵀA·[w; b] = Aᵀy
 //! ```
 //!
-//! solved here by Gaussian elimination with partial pivoting, in f64. (The normal equations
-//! square the condition number of X; they are fine as a reference for well-posed problems.)
+//! They are solved here without forming AᵀA, whose condition number is the square of A's:
+//! nalgebra's singular value decomposition A = UΣVᵀ gives [w; b] = VΣ⁻¹Uᵀy directly, in
+//! f64, and its singular values tell when the problem has no unique answer.
 //!
 //! ```
 //! use tapegrad_models::least_squares::fit_with_bias;
@@ -19,10 +20,13 @@
 //! assert!((wb[0] - 2.0).abs() < 1e-12 && (wb[1] - 1.0).abs() < 1e-12);
 //! ```
 
+use nalgebra::{DMatrix, DVector};
 use tapegrad_tensor::Tensor;
 
 /// [w₁, …, w_d, b] minimising Σ(y − Xw − b)² for X of shape [n, d] and y of shape [n, 1];
-/// `None` when the normal equations are singular (e.g. a constant or repeated feature).
+/// `None` when the minimiser is not unique: A = [X | 1] has rank below d + 1 (a constant or
+/// repeated feature, or fewer rows than unknowns), judged as NumPy's `lstsq` does, by
+/// singular values below σ_max·max(n, d + 1)·ε.
 ///
 /// # Panics
 /// When X is not 2-D or y's shape is not [n, 1].
@@ -34,46 +38,22 @@ pub fn fit_with_bias(x: &Tensor<f64>, y: &Tensor<f64>) -> Option<Vec<f64>> {
         "fit_with_bias: X has shape {:?}; it must be [n, d]",
         x.shape()
     );
-    assert_eq!(
-        y.shape(),
-        [x.shape()[0], 1],
-        "fit_with_bias: y must have shape [n, 1]"
+    let (n, d) = (x.shape()[0], x.shape()[1]);
+    assert_eq!(y.shape(), [n, 1], "fit_with_bias: y must have shape [n, 1]");
+    let a = DMatrix::from_fn(
+        n,
+        d + 1,
+        |i, j| if j < d { x.to_array()[[i, j]] } else { 1.0 },
     );
-    let ones = Tensor::ones(&[x.shape()[0], 1]);
-    let a = Tensor::concat(&[x, &ones], 1);
-    solve(a.t().matmul(&a).to_vec(), a.t().matmul(y).to_vec())
-}
-
-/// Solves the k×k system a·x = b (a row-major) by Gaussian elimination with partial
-/// pivoting; `None` when a pivot vanishes (relative to the matrix's scale).
-pub fn solve(mut a: Vec<f64>, mut b: Vec<f64>) -> Option<Vec<f64>> {
-    let k = b.len();
-    assert_eq!(a.len(), k * k, "solve: a must be {k}×{k}");
-    let scale = a.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-    for col in 0..k {
-        let pivot =
-            (col..k).max_by(|&i, &j| a[i * k + col].abs().total_cmp(&a[j * k + col].abs()))?;
-        if a[pivot * k + col].abs() <= 1e-13 * scale {
-            return None;
-        }
-        for c in 0..k {
-            a.swap(col * k + c, pivot * k + c);
-        }
-        b.swap(col, pivot);
-        for row in col + 1..k {
-            let factor = a[row * k + col] / a[col * k + col];
-            for c in col..k {
-                a[row * k + c] -= factor * a[col * k + c];
-            }
-            b[row] -= factor * b[col];
-        }
+    let y = DVector::from_vec(y.to_vec());
+    let svd = a.svd(true, true);
+    let largest = svd.singular_values.max();
+    let cutoff = largest * n.max(d + 1) as f64 * f64::EPSILON;
+    if largest == 0.0 || svd.rank(cutoff) < d + 1 {
+        return None;
     }
-    let mut x = vec![0.0; k];
-    for row in (0..k).rev() {
-        let tail: f64 = (row + 1..k).map(|c| a[row * k + c] * x[c]).sum();
-        x[row] = (b[row] - tail) / a[row * k + row];
-    }
-    Some(x)
+    let solution = svd.solve(&y, cutoff).expect("U and Vᵀ were computed");
+    Some(solution.iter().copied().collect())
 }
 
 #[cfg(test)]
@@ -81,17 +61,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn solves_a_system_that_needs_pivoting() {
-        // [[0, 1], [1, 1]]·x = [2, 3] has x = [1, 2]; the zero pivot forces a row swap.
+    fn a_repeated_feature_or_too_few_rows_has_no_unique_answer() {
+        let x = Tensor::<f64>::randn(&[10, 1], 0.0, 1.0, 1);
+        let y = &x * 2.0;
+        let repeated = Tensor::concat(&[&x, &x], 1);
+        assert_eq!(fit_with_bias(&repeated, &y), None);
+        let constant = Tensor::concat(&[&x, &Tensor::ones(&[10, 1])], 1);
         assert_eq!(
-            solve(vec![0.0, 1.0, 1.0, 1.0], vec![2.0, 3.0]),
-            Some(vec![1.0, 2.0])
-        );
-        assert_eq!(
-            solve(vec![1.0, 2.0, 2.0, 4.0], vec![1.0, 2.0]),
+            fit_with_bias(&constant, &y),
             None,
-            "singular"
+            "a constant column repeats the bias"
         );
+        let few = Tensor::<f64>::randn(&[2, 3], 0.0, 1.0, 2);
+        assert_eq!(fit_with_bias(&few, &Tensor::zeros(&[2, 1])), None);
+    }
+
+    #[test]
+    fn an_ill_conditioned_problem_keeps_its_digits() {
+        // A feature near 1000 beside one below 1e-4: A's condition number is 1.4e8, so AᵀA's
+        // is 1.8e16. Solving the normal equations in f64 (NumPy, checked by hand) gets the bias
+        // wrong by 3e-6 relative; the SVD of A keeps every coefficient to 1e-8.
+        let t = Tensor::<f64>::arange(0.0, 50.0, 1.0).reshape(&[50, 1]) * 0.02;
+        let x = Tensor::concat(&[&(&t + 1000.0), &(t.powf(2.0) * 1e-4)], 1);
+        let y = x.matmul(&Tensor::from_vec(vec![3.0, -2.0e4], &[2, 1])) + 7.0;
+        let wb = fit_with_bias(&x, &y).unwrap();
+        for (got, want) in wb.iter().zip([3.0, -2.0e4, 7.0]) {
+            assert!((got - want).abs() < 1e-8 * want.abs(), "{got} vs {want}");
+        }
     }
 
     #[test]
