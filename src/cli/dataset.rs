@@ -86,6 +86,9 @@ impl Dataset {
                 .collect(),
         };
         check_features(table.path(), target, &features)?;
+        for name in &features {
+            table.column(name)?;
+        }
         if table.len() < 2 {
             return Err(too_little(
                 table.path(),

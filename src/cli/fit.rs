@@ -2,7 +2,7 @@
 //! write the weights and the loss curve.
 
 use super::error::CliError;
-use super::model::ModelKind;
+use super::model::Model;
 use super::output::{check_writable, write_atomically};
 use super::plot::loss_curve_svg;
 use super::problem::Problem;
@@ -60,7 +60,7 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
     }
 
     if let Some(path) = &args.plot {
-        write_atomically(path, plot(&outcome, &settings, model.kind)?.as_bytes())?;
+        write_atomically(path, plot(&outcome, &settings, &model)?.as_bytes())?;
         println!("loss curve: {}", path.display());
     }
     if let Some(path) = &args.save {
@@ -109,8 +109,13 @@ fn describe(problem: &Problem, settings: &Settings) {
 }
 
 /// The loss curve as SVG text.
-fn plot(outcome: &Outcome, settings: &Settings, kind: ModelKind) -> Result<String, CliError> {
-    let title = format!("{} with {}", kind.name(), settings.optimizer.name());
+fn plot(outcome: &Outcome, settings: &Settings, model: &Model) -> Result<String, CliError> {
+    let title = format!(
+        "{} {}, {}",
+        model.kind.name(),
+        model.task.name(),
+        settings.optimizer.name()
+    );
     loss_curve_svg(&outcome.curve, outcome.curve_unit, &title)
         .map_err(|detail| CliError::Usage(format!("plot: {detail}")))
 }
