@@ -67,7 +67,15 @@ pub fn run() -> Result<(), CliError> {
         x: &scaler.transform(&x),
         targets: &targets,
     };
-    let outcome = train(&model, &rows, &settings, &Progress::Lines { every: 10 })?;
+    let outcome = train(
+        &model,
+        &rows,
+        &settings,
+        &Progress::Lines {
+            every: 10,
+            unit: "epoch",
+        },
+    )?;
     println!("stopped: {} ({:.1?})\n", outcome.reason, outcome.elapsed);
 
     let params = model.parameters();

@@ -7,7 +7,7 @@ use super::output::{check_writable, write_atomically};
 use super::plot::loss_curve_svg;
 use super::problem::Problem;
 use super::saved::SavedModel;
-use super::train::{train, Outcome, Progress, Settings, TrainingRows};
+use super::train::{train, OptimizerKind, Outcome, Progress, Settings, TrainingRows};
 use super::FitArgs;
 use tapegrad::optim::stop::StopReason;
 
@@ -36,12 +36,7 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         x: &problem.x_train,
         targets: &problem.y_train,
     };
-    let outcome = train(
-        &model,
-        &rows,
-        &settings,
-        &Progress::for_stdout(settings.epochs),
-    )?;
+    let outcome = train(&model, &rows, &settings, &Progress::for_stdout(&settings))?;
     println!("stopped: {} ({:.2?})", outcome.reason, outcome.elapsed);
     if matches!(outcome.reason, StopReason::Diverged { .. }) {
         return Err(CliError::Diverged(outcome.reason.to_string()));
@@ -94,8 +89,12 @@ fn describe(problem: &Problem, settings: &Settings) {
     let lr = settings
         .lr()
         .map_or_else(|| "line search".into(), |lr| format!("lr {lr}"));
+    let budget = match settings.optimizer {
+        OptimizerKind::Lbfgs => "iterations",
+        _ => "epochs",
+    };
     println!(
-        "model: {} {}; optimizer: {}, {lr}, {batch}, at most {} epochs",
+        "model: {} {}; optimizer: {}, {lr}, {batch}, at most {} {budget}",
         problem.kind.name(),
         problem.task.name(),
         settings.optimizer.name(),

@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tapegrad::models::data::batches;
 use tapegrad::optim::clip::grad_norm;
 use tapegrad::optim::stop::{StopReason, StopRules};
@@ -154,11 +154,18 @@ pub struct Outcome {
 /// Where the loss goes while training.
 pub enum Progress {
     /// A live bar with the current loss (stdout is a terminal).
-    Bar(ProgressBar),
-    /// A plain line every `every` epochs (stdout is a file or a pipe).
+    Bar {
+        /// The bar.
+        bar: ProgressBar,
+        /// What a step is.
+        unit: &'static str,
+    },
+    /// A plain line every `every` steps (stdout is a file or a pipe).
     Lines {
-        /// Epochs between lines.
+        /// Steps between lines.
         every: usize,
+        /// What a step is: "epoch", or for L-BFGS "evaluation".
+        unit: &'static str,
     },
     /// Nothing (`compare` prints only its table).
     Quiet,
@@ -166,38 +173,48 @@ pub enum Progress {
 
 impl Progress {
     /// A bar when stdout is a terminal, about ten plain lines otherwise.
-    pub fn for_stdout(epochs: usize) -> Progress {
+    pub fn for_stdout(settings: &Settings) -> Progress {
+        let unit = if settings.optimizer == OptimizerKind::Lbfgs {
+            "evaluation"
+        } else {
+            "epoch"
+        };
         if std::io::stdout().is_terminal() {
-            let bar = ProgressBar::new(epochs as u64);
-            let style = ProgressStyle::with_template(
-                "{bar:40} {pos:>6}/{len} epochs  loss {msg}  [{elapsed_precise}]",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let bar = ProgressBar::with_draw_target(
+                Some(settings.epochs as u64),
+                ProgressDrawTarget::stdout(),
+            );
+            let template = format!("{{bar:30}} {unit} {{pos}}/{{len}}  loss {{msg}}");
+            let style = ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
-            Progress::Bar(bar)
+            Progress::Bar { bar, unit }
         } else {
             Progress::Lines {
-                every: epochs.div_ceil(10).max(1),
+                every: settings.epochs.div_ceil(10).max(1),
+                unit,
             }
         }
     }
 
     fn show(&self, step: usize, loss: f64) {
         match self {
-            Progress::Bar(bar) => {
+            Progress::Bar { bar, .. } => {
                 bar.set_position(step as u64);
                 bar.set_message(format!("{loss:.6e}"));
             }
-            Progress::Lines { every } if step % every == 0 => {
-                println!("epoch {step:>6}  loss {loss:.6e}");
+            Progress::Lines { every, unit } if step % every == 0 => {
+                println!("{unit} {step:>6}  loss {loss:.6e}");
             }
             _ => {}
         }
     }
 
+    /// Replaces the bar with a plain line of where it ended.
     fn finish(&self) {
-        if let Progress::Bar(bar) = self {
-            bar.finish();
+        if let Progress::Bar { bar, unit } = self {
+            bar.finish_and_clear();
+            println!("{unit} {}  loss {}", bar.position(), bar.message());
         }
     }
 }
