@@ -23,8 +23,12 @@ struct Run {
     stderr: String,
 }
 
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let output = tapegrad(dir).args(args).output().expect("the binary runs");
+/// Runs `tapegrad` with `args`, a command line split at whitespace.
+fn run(dir: &Path, args: &str) -> Run {
+    let output = tapegrad(dir)
+        .args(args.split_whitespace())
+        .output()
+        .expect("the binary runs");
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -33,14 +37,14 @@ fn run(dir: &Path, args: &[&str]) -> Run {
 }
 
 /// A run that must succeed; returns its stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
+fn ok(dir: &Path, args: &str) -> String {
     let r = run(dir, args);
     assert_eq!(r.code, 0, "{args:?} failed:\n{}\n{}", r.stdout, r.stderr);
     r.stdout
 }
 
 /// A run that must fail with one `error:` line containing `expected`.
-fn fails(dir: &Path, args: &[&str], expected: &str) {
+fn fails(dir: &Path, args: &str, expected: &str) {
     let r = run(dir, args);
     assert_eq!(
         r.code, 1,
@@ -102,7 +106,7 @@ fn first_column(text: &str) -> Vec<f64> {
 #[test]
 fn no_arguments_runs_the_main_job_and_matches_the_closed_form() {
     let dir = folder(&[]);
-    let out = ok(dir.path(), &[]);
+    let out = ok(dir.path(), "");
     assert!(out.contains("Galton"), "{out}");
     assert!(out.contains("standardised"), "{out}");
     assert!(
@@ -126,11 +130,11 @@ fn no_arguments_runs_the_main_job_and_matches_the_closed_form() {
 #[test]
 fn help_describes_every_command_and_option() {
     let dir = folder(&[]);
-    let top = ok(dir.path(), &["--help"]);
+    let top = ok(dir.path(), "--help");
     for command in ["fit", "predict", "compare"] {
         assert!(top.contains(command), "{top}");
     }
-    let fit = ok(dir.path(), &["fit", "--help"]);
+    let fit = ok(dir.path(), "fit --help");
     for flag in [
         "--csv",
         "--target",
@@ -152,9 +156,9 @@ fn help_describes_every_command_and_option() {
     ] {
         assert!(fit.contains(flag), "fit --help lacks {flag}");
     }
-    let predict = ok(dir.path(), &["predict", "--help"]);
+    let predict = ok(dir.path(), "predict --help");
     assert!(predict.contains("--model") && predict.contains("--csv"));
-    let compare = ok(dir.path(), &["compare", "--help"]);
+    let compare = ok(dir.path(), "compare --help");
     assert!(compare.contains("--target") && compare.contains("--epochs"));
 }
 
@@ -164,17 +168,7 @@ fn fit_recovers_the_plane_and_predict_matches_the_saved_weights() {
     let dir = folder(&[("plane.csv", &csv)]);
     let out = ok(
         dir.path(),
-        &[
-            "fit",
-            "--csv",
-            "plane.csv",
-            "--target",
-            "y",
-            "--optimizer",
-            "lbfgs",
-            "--save",
-            "plane.safetensors",
-        ],
+        "fit --csv plane.csv --target y --optimizer lbfgs --save plane.safetensors",
     );
     assert!(out.contains("R² 1.0000"), "{out}");
     assert!(out.contains("test:"), "a test split by default: {out}");
@@ -193,13 +187,7 @@ fn fit_recovers_the_plane_and_predict_matches_the_saved_weights() {
 
     let predicted = first_column(&ok(
         dir.path(),
-        &[
-            "predict",
-            "--model",
-            "plane.safetensors",
-            "--csv",
-            "plane.csv",
-        ],
+        "predict --model plane.safetensors --csv plane.csv",
     ));
     assert_eq!(predicted.len(), rows.len());
     for (p, [x1, x2, _]) in predicted.iter().zip(&rows) {
@@ -214,30 +202,7 @@ fn a_standardised_mlp_predicts_what_fit_reported() {
     let dir = folder(&[("plane.csv", &csv)]);
     let out = ok(
         dir.path(),
-        &[
-            "fit",
-            "--csv",
-            "plane.csv",
-            "--target",
-            "y",
-            "--model",
-            "mlp",
-            "--hidden",
-            "8",
-            "--optimizer",
-            "adam",
-            "--lr",
-            "0.02",
-            "--epochs",
-            "300",
-            "--batch-size",
-            "16",
-            "--standardize",
-            "--test-split",
-            "0",
-            "--save",
-            "mlp.safetensors",
-        ],
+        "fit --csv plane.csv --target y --model mlp --hidden 8 --optimizer adam --lr 0.02 --epochs 300 --batch-size 16 --standardize --test-split 0 --save mlp.safetensors",
     );
     // "train: MSE 0.012345, R² …": the predictions must reproduce that MSE.
     let reported: f64 = out
@@ -251,13 +216,7 @@ fn a_standardised_mlp_predicts_what_fit_reported() {
     assert!(metadata.contains_key("standardizer.mean"));
     let predicted = first_column(&ok(
         dir.path(),
-        &[
-            "predict",
-            "--model",
-            "mlp.safetensors",
-            "--csv",
-            "plane.csv",
-        ],
+        "predict --model mlp.safetensors --csv plane.csv",
     ));
     let mse = predicted
         .iter()
@@ -286,35 +245,12 @@ fn logistic_regression_learns_labels_and_predicts_them_with_probabilities() {
     let dir = folder(&[("pets.csv", &csv)]);
     let out = ok(
         dir.path(),
-        &[
-            "fit",
-            "--csv",
-            "pets.csv",
-            "--target",
-            "animal",
-            "--model",
-            "logistic",
-            "--optimizer",
-            "adam",
-            "--lr",
-            "0.1",
-            "--epochs",
-            "200",
-            "--standardize",
-            "--save",
-            "pets.safetensors",
-        ],
+        "fit --csv pets.csv --target animal --model logistic --optimizer adam --lr 0.1 --epochs 200 --standardize --save pets.safetensors",
     );
     assert!(out.contains("train: accuracy 100.00%"), "{out}");
     let predictions = ok(
         dir.path(),
-        &[
-            "predict",
-            "--model",
-            "pets.safetensors",
-            "--csv",
-            "pets.csv",
-        ],
+        "predict --model pets.safetensors --csv pets.csv",
     );
     let mut lines = predictions.lines();
     assert_eq!(lines.next(), Some("animal,p(cat),p(dog)"));
@@ -332,16 +268,7 @@ fn compare_runs_every_optimizer() {
     let dir = folder(&[("plane.csv", &csv)]);
     let out = ok(
         dir.path(),
-        &[
-            "compare",
-            "--csv",
-            "plane.csv",
-            "--target",
-            "y",
-            "--epochs",
-            "200",
-            "--standardize",
-        ],
+        "compare --csv plane.csv --target y --epochs 200 --standardize",
     );
     for name in ["sgd", "momentum", "nesterov", "adam", "adamw", "lbfgs"] {
         assert!(
@@ -359,16 +286,7 @@ fn the_loss_plot_is_an_svg_with_axes_and_labels_and_progress_is_plain_off_a_term
     let dir = folder(&[("plane.csv", &csv)]);
     let out = ok(
         dir.path(),
-        &[
-            "fit",
-            "--csv",
-            "plane.csv",
-            "--target",
-            "y",
-            "--standardize",
-            "--plot",
-            "loss.svg",
-        ],
+        "fit --csv plane.csv --target y --standardize --plot loss.svg",
     );
     assert!(
         out.contains("epoch      0  loss"),
@@ -394,51 +312,46 @@ fn bad_csv_files_are_one_line_errors() {
         ("blank.csv", ""),
         ("labels.csv", "a,y\n1,cat\n2,cat\n3,cat\n"),
     ]);
-    let fit = |csv: &str, rest: &[&str], expected: &str| {
-        let mut args = vec!["fit", "--csv", csv, "--target", "y"];
-        args.extend_from_slice(rest);
+    let fit = |csv: &str, options: &str, expected: &str| {
+        let args = format!("fit --csv {csv} --target y {options}");
         fails(dir.path(), &args, expected);
     };
-    fit(
-        "absent.csv",
-        &[],
-        "cannot read \"absent.csv\": No such file",
-    );
+    fit("absent.csv", "", "cannot read \"absent.csv\": No such file");
     fit(
         "one.csv",
-        &[],
+        "",
         "\"one.csv\": 1 data row; fitting needs at least 2",
     );
     fit(
         "empty.csv",
-        &[],
+        "",
         "\"empty.csv\" line 3, column \"b\": the cell is empty",
     );
     fit(
         "words.csv",
-        &[],
+        "",
         "\"words.csv\" line 3, column \"b\": \"five\" is not a number",
     );
     fit(
         "nan.csv",
-        &[],
+        "",
         "\"nan.csv\" line 3, column \"y\": NaN is not a finite number",
     );
-    fit("ragged.csv", &[], "line 3: 2 fields, but the header has 3");
-    fit("blank.csv", &[], "the file is empty");
+    fit("ragged.csv", "", "line 3: 2 fields, but the header has 3");
+    fit("blank.csv", "", "the file is empty");
     fit(
         "labels.csv",
-        &["--model", "logistic"],
+        "--model logistic",
         "holds one class (\"cat\"); classification needs at least 2",
     );
     fit(
         "one.csv",
-        &["--features", "a,c"],
+        "--features a,c",
         "no column \"c\"; the columns are \"a\", \"b\", \"y\"",
     );
     fails(
         dir.path(),
-        &["fit", "--csv", "one.csv", "--target", "z"],
+        "fit --csv one.csv --target z",
         "no column \"z\"; the columns are \"a\", \"b\", \"y\"",
     );
 }
@@ -447,33 +360,23 @@ fn bad_csv_files_are_one_line_errors() {
 fn bad_options_are_one_line_errors() {
     let (csv, _) = plane();
     let dir = folder(&[("plane.csv", &csv)]);
-    let fit = |rest: &[&str], expected: &str| {
-        let mut args = vec!["fit", "--csv", "plane.csv", "--target", "y"];
-        args.extend_from_slice(rest);
+    let fit = |options: &str, expected: &str| {
+        let args = format!("fit --csv plane.csv --target y {options}");
         fails(dir.path(), &args, expected);
     };
     fit(
-        &["--optimizer", "lbfgs", "--lr", "0.1"],
+        "--optimizer lbfgs --lr 0.1",
         "L-BFGS takes no learning rate",
     );
     fit(
-        &["--lr", "-1"],
+        "--lr -1",
         "--lr -1: a learning rate must be a positive number",
     );
+    fit("--test-split 1", "--test-split 1: it must be in [0, 1)");
+    fit("--hidden 4", "--hidden applies to --model mlp, not linear");
+    fit("--features x1,y", "--features includes the target \"y\"");
     fit(
-        &["--test-split", "1"],
-        "--test-split 1: it must be in [0, 1)",
-    );
-    fit(
-        &["--hidden", "4"],
-        "--hidden applies to --model mlp, not linear",
-    );
-    fit(
-        &["--features", "x1,y"],
-        "--features includes the target \"y\"",
-    );
-    fit(
-        &["--model", "linear", "--task", "classification"],
+        "--model linear --task classification",
         "--model linear predicts numbers",
     );
 }
@@ -482,26 +385,26 @@ fn bad_options_are_one_line_errors() {
 fn outputs_are_written_whole_or_not_at_all() {
     let (csv, _) = plane();
     let dir = folder(&[("plane.csv", &csv), ("model.safetensors", "an older model")]);
-    let fit = |rest: &[&str], expected: &str| {
-        let mut args = vec!["fit", "--csv", "plane.csv", "--target", "y"];
-        args.extend_from_slice(rest);
+    let fit = |options: &str, expected: &str| {
+        let args = format!("fit --csv plane.csv --target y {options}");
         fails(dir.path(), &args, expected);
     };
     fit(
-        &["--save", "missing/model.safetensors"],
+        "--save missing/model.safetensors",
         "cannot write \"missing/model.safetensors\": its folder does not exist",
     );
-    fit(&["--plot", "."], "cannot write \".\": it is a folder");
+    std::fs::create_dir(dir.path().join("curve.svg")).unwrap();
+    fit(
+        "--plot curve.svg",
+        "cannot write \"curve.svg\": it is a folder",
+    );
+    fit(
+        "--plot loss.png",
+        "the loss curve is drawn as SVG; name the file *.svg",
+    );
     // Raw features at lr 5 diverge: nothing is saved, the older file is untouched.
     fit(
-        &[
-            "--lr",
-            "5",
-            "--save",
-            "model.safetensors",
-            "--plot",
-            "loss.svg",
-        ],
+        "--lr 5 --save model.safetensors --plot loss.svg",
         "training diverged",
     );
     let old = std::fs::read_to_string(dir.path().join("model.safetensors")).unwrap();
@@ -513,10 +416,7 @@ fn outputs_are_written_whole_or_not_at_all() {
     names.sort();
     assert_eq!(
         names,
-        [
-            PathBuf::from("model.safetensors"),
-            PathBuf::from("plane.csv")
-        ],
+        ["curve.svg", "model.safetensors", "plane.csv"].map(PathBuf::from),
         "no plot, no temporary files"
     );
 }
@@ -531,20 +431,12 @@ fn predict_rejects_models_and_csvs_it_cannot_use() {
     ]);
     ok(
         dir.path(),
-        &[
-            "fit",
-            "--csv",
-            "plane.csv",
-            "--target",
-            "y",
-            "--save",
-            "m.safetensors",
-        ],
+        "fit --csv plane.csv --target y --save m.safetensors",
     );
     let predict = |model: &str, csv: &str, expected: &str| {
         fails(
             dir.path(),
-            &["predict", "--model", model, "--csv", csv],
+            &format!("predict --model {model} --csv {csv}"),
             expected,
         );
     };

@@ -77,7 +77,7 @@ impl Dataset {
     ) -> Result<Dataset, CliError> {
         table.column(target)?;
         let features: Vec<String> = match features {
-            Some(names) => names.to_vec(),
+            Some(names) => names.iter().map(|n| n.trim().to_string()).collect(),
             None => table
                 .header()
                 .iter()

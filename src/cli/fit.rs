@@ -1,6 +1,8 @@
 //! `tapegrad fit`: train one model, report how well it fits and why training stopped, then
 //! write the weights and the loss curve.
 
+use std::path::Path;
+
 use super::error::CliError;
 use super::model::Model;
 use super::output::{check_writable, write_atomically};
@@ -25,6 +27,9 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         seed: args.problem.seed,
     };
     settings.check()?;
+    if let Some(path) = &args.plot {
+        check_svg(path)?;
+    }
     for path in args.save.iter().chain(&args.plot) {
         check_writable(path)?;
     }
@@ -69,6 +74,17 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         println!("model: {}", path.display());
     }
     Ok(())
+}
+
+/// Only SVG can be drawn without system font libraries, so `--plot` must name an .svg file.
+fn check_svg(path: &Path) -> Result<(), CliError> {
+    match path.extension() {
+        Some(e) if e.eq_ignore_ascii_case("svg") => Ok(()),
+        _ => Err(CliError::Usage(format!(
+            "--plot {:?}: the loss curve is drawn as SVG; name the file *.svg",
+            path.display()
+        ))),
+    }
 }
 
 /// The lines that say what is about to be trained.

@@ -87,6 +87,16 @@ impl SavedModel {
             "classification" => Task::Classification,
             other => return Err(bad(format!("unknown task {other:?}"))),
         };
+        if matches!(
+            (kind, task),
+            (ModelKind::Linear, Task::Classification) | (ModelKind::Logistic, Task::Regression)
+        ) {
+            return Err(bad(format!(
+                "model {} cannot do {}",
+                kind.name(),
+                task.name()
+            )));
+        }
         let features = from_csv_line(field("features")?).map_err(&bad)?;
         let classes = from_csv_line(field("classes")?).map_err(&bad)?;
         let hidden: Vec<usize> = parse_numbers(field("hidden")?).map_err(&bad)?;
