@@ -34,13 +34,18 @@ pub fn run(args: &PredictArgs) -> Result<(), CliError> {
         })
 }
 
+/// `v` in its shortest round-trip form, with an exponent when very large or small.
+fn number(v: f64) -> String {
+    format!("{v:?}")
+}
+
 /// The predictions as CSV text with a header.
 fn to_csv(saved: &SavedModel, predictions: &Predictions) -> String {
     let mut rows: Vec<Vec<String>> = Vec::new();
     match predictions {
         Predictions::Values(values) => {
             rows.push(vec![saved.target.clone()]);
-            rows.extend(values.iter().map(|v| vec![v.to_string()]));
+            rows.extend(values.iter().map(|v| vec![number(*v)]));
         }
         Predictions::Probabilities(probabilities) => {
             let classes = &saved.model.classes;
@@ -53,7 +58,7 @@ fn to_csv(saved: &SavedModel, predictions: &Predictions) -> String {
             rows.extend(probabilities.iter().map(|p| {
                 [classes[most_probable(p)].clone()]
                     .into_iter()
-                    .chain(p.iter().map(f64::to_string))
+                    .chain(p.iter().copied().map(number))
                     .collect()
             }));
         }

@@ -174,11 +174,12 @@ fn from_csv_line(line: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// Numbers as one comma-separated line, each in its shortest round-trip form.
-fn numbers_line<T: ToString>(values: &[T]) -> String {
+/// Numbers as one comma-separated line, each in its shortest round-trip form (Debug switches
+/// to an exponent for very large or small values, where Display would write every digit).
+fn numbers_line<T: std::fmt::Debug>(values: &[T]) -> String {
     values
         .iter()
-        .map(ToString::to_string)
+        .map(|v| format!("{v:?}"))
         .collect::<Vec<_>>()
         .join(",")
 }

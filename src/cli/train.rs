@@ -197,10 +197,11 @@ impl Progress {
         }
     }
 
+    /// Shows the loss of step `step` (counted from 0).
     fn show(&self, step: usize, loss: f64) {
         match self {
             Progress::Bar { bar, .. } => {
-                bar.set_position(step as u64);
+                bar.set_position(step as u64 + 1);
                 bar.set_message(format!("{loss:.6e}"));
             }
             Progress::Lines { every, unit } if step % every == 0 => {
@@ -210,11 +211,14 @@ impl Progress {
         }
     }
 
-    /// Replaces the bar with a plain line of where it ended.
-    fn finish(&self) {
+    /// Replaces the bar with a plain line: how many steps ran and the last loss.
+    fn finish(&self, steps: usize, loss: f64) {
         if let Progress::Bar { bar, unit } = self {
             bar.finish_and_clear();
-            println!("{unit} {}  loss {}", bar.position(), bar.message());
+            println!(
+                "{unit} {steps}/{}  loss {loss:.6e}",
+                bar.length().unwrap_or_default()
+            );
         }
     }
 }
@@ -246,7 +250,7 @@ pub fn train(
         Some(mut optimizer) => first_order(model, rows, settings, optimizer.as_mut(), progress),
         None => lbfgs(model, rows, settings, params, progress)?,
     };
-    progress.finish();
+    progress.finish(outcome.curve.len(), outcome.loss);
     outcome.elapsed = start.elapsed();
     Ok(outcome)
 }
