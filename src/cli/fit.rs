@@ -47,15 +47,15 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         return Err(CliError::Diverged(outcome.reason.to_string()));
     }
     println!(
-        "train: {} on {} rows",
+        "train: {} on {}",
         model.score(&problem.x_train, &problem.y_train),
-        problem.x_train.shape()[0]
+        count_rows(problem.x_train.shape()[0])
     );
     if problem.test_rows() > 0 {
         println!(
-            "test:  {} on {} rows",
+            "test:  {} on {}",
             model.score(&problem.x_test, &problem.y_test),
-            problem.test_rows()
+            count_rows(problem.test_rows())
         );
     }
 
@@ -74,6 +74,15 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         println!("model: {}", path.display());
     }
     Ok(())
+}
+
+/// "1 row", "2 rows".
+fn count_rows(n: usize) -> String {
+    if n == 1 {
+        "1 row".into()
+    } else {
+        format!("{n} rows")
+    }
 }
 
 /// Only SVG can be drawn without system font libraries, so `--plot` must name an .svg file.

@@ -150,7 +150,11 @@ impl Model {
                 let total: f64 = y.iter().map(|a| (a - mean).powi(2)).sum();
                 Score::Regression {
                     mse: residual / y.len() as f64,
-                    r2: 1.0 - residual / total,
+                    r2: if total > 0.0 {
+                        1.0 - residual / total
+                    } else {
+                        f64::NAN
+                    },
                 }
             }
             (Predictions::Probabilities(p), Targets::Classes(labels)) => {
@@ -171,7 +175,7 @@ impl Model {
 /// How well a model fits some rows.
 #[derive(Clone, Copy, Debug)]
 pub enum Score {
-    /// Mean squared error and R² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)².
+    /// Mean squared error and R² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)² (NaN when y does not vary).
     Regression {
         /// Mean squared error.
         mse: f64,
@@ -188,9 +192,23 @@ pub enum Score {
 impl std::fmt::Display for Score {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Score::Regression { mse, r2 } => write!(f, "MSE {mse:.6}, R² {r2:.4}"),
+            Score::Regression { mse, r2 } if r2.is_nan() => write!(
+                f,
+                "MSE {}, R² undefined (the targets do not vary)",
+                readable(*mse)
+            ),
+            Score::Regression { mse, r2 } => write!(f, "MSE {}, R² {r2:.4}", readable(*mse)),
             Score::Classification { accuracy } => write!(f, "accuracy {:.2}%", 100.0 * accuracy),
         }
+    }
+}
+
+/// Six decimals, or three significant digits with an exponent for values below 0.001.
+fn readable(v: f64) -> String {
+    if v.abs() >= 1e-3 || v == 0.0 {
+        format!("{v:.6}")
+    } else {
+        format!("{v:.3e}")
     }
 }
 
