@@ -13,10 +13,11 @@ use std::path::Path;
 
 use tapegrad::models::least_squares::fit_with_bias;
 use tapegrad::models::preprocess::Standardizer;
+use tapegrad::Tensor;
 
 use super::dataset::{feature_matrix, Targets, Task};
 use super::error::CliError;
-use super::model::{Model, ModelKind, Score};
+use super::model::{Model, ModelKind};
 use super::table::Table;
 use super::train::{train, OptimizerKind, Progress, Settings, TrainingRows};
 
@@ -29,24 +30,45 @@ const GALTON_PATH: &str = "data/galton_heights.csv";
 /// The learning rate of the main job's gradient descent.
 const LR: f64 = 0.1;
 
+/// The feature columns of the main job.
+const FEATURES: [&str; 3] = ["father", "mother", "male"];
+
 /// Runs the main job.
 ///
 /// # Errors
 /// None in practice: the embedded data are known to be well-formed.
 pub fn run() -> Result<(), CliError> {
-    let table = Table::from_reader(Path::new(GALTON_PATH), GALTON.as_bytes())?;
-    let features = ["father", "mother", "male"].map(String::from);
-    let x = feature_matrix(&table, &features)?;
-    let y = table.numbers("height")?;
-    let n = y.len();
-    let y = tapegrad::Tensor::from_vec(y, &[n, 1]);
+    let (x, y) = galton()?;
     println!(
-        "Galton's family heights (1886): a child's adult height from the father's and mother's heights and the child's sex ({n} children, inches)."
+        "Galton's family heights (1886): a child's adult height from the father's and mother's heights and the child's sex ({} children, inches).",
+        y.shape()[0]
     );
     println!("Model: height ≈ w·(father, mother, male) + b, loss = mean squared error, gradient descent at lr {LR}; every gradient comes from the tape.");
     let scaler = Standardizer::fit(&x);
     println!("Features standardised to mean 0, sd 1, so the loss curves alike in every direction and one learning rate suits every weight (on raw heights near 70 in., lr {LR} diverges).\n");
+    let (w, b) = descend(&scaler.transform(&x), &y)?;
+    let (w, b) = scaler.unscale_linear(&w, b);
+    let exact = fit_with_bias(&x, &y).ok_or_else(|| CliError::TooLittleData {
+        path: GALTON_PATH.into(),
+        detail: "the features are collinear".into(),
+    })?;
+    print_comparison(&w, b, &exact);
+    println!("\nEach parent inch adds under half an inch to the child: heights regress towards the mean, as Galton found.");
+    Ok(())
+}
 
+/// X ([934, 3]: father, mother, male) and y ([934, 1]: the child's height).
+fn galton() -> Result<(Tensor<f64>, Tensor<f64>), CliError> {
+    let table = Table::from_reader(Path::new(GALTON_PATH), GALTON.as_bytes())?;
+    let x = feature_matrix(&table, &FEATURES.map(String::from))?;
+    let y = table.numbers("height")?;
+    let n = y.len();
+    Ok((x, Tensor::from_vec(y, &[n, 1])))
+}
+
+/// Plain gradient descent on the standardised features, printing the loss every 10 epochs;
+/// returns the weights and the bias, and prints R² and why it stopped.
+fn descend(x: &Tensor<f64>, y: &Tensor<f64>) -> Result<(Vec<f64>, f64), CliError> {
     let model = Model::new(
         ModelKind::Linear,
         Task::Regression,
@@ -64,41 +86,36 @@ pub fn run() -> Result<(), CliError> {
     };
     let targets = Targets::Values(y.clone());
     let rows = TrainingRows {
-        x: &scaler.transform(&x),
+        x,
         targets: &targets,
     };
-    let outcome = train(
-        &model,
-        &rows,
-        &settings,
-        &Progress::Lines {
-            every: 10,
-            unit: "epoch",
-        },
-    )?;
-    println!("stopped: {} ({:.1?})\n", outcome.reason, outcome.elapsed);
-
+    let progress = Progress::Lines {
+        every: 10,
+        unit: "epoch",
+    };
+    let outcome = train(&model, &rows, &settings, &progress)?;
+    println!("stopped: {} ({:.1?})", outcome.reason, outcome.elapsed);
+    println!("fit: {}\n", model.score(x, &targets));
     let params = model.parameters();
-    let weights: Vec<f64> = params[0].value().iter().copied().collect();
-    let (w, b) = scaler.unscale_linear(&weights, params[1].value()[[0]]);
-    let exact = fit_with_bias(&x, &y).ok_or_else(|| CliError::TooLittleData {
-        path: GALTON_PATH.into(),
-        detail: "the features are collinear".into(),
-    })?;
-    println!("Coefficients on the original scale (inches per inch; `male` in inches):");
+    let weights = params[0].value().iter().copied().collect();
+    let bias = params[1].value()[[0]];
+    Ok((weights, bias))
+}
+
+/// The table of coefficients: gradient descent, closed form, and their difference.
+fn print_comparison(w: &[f64], b: f64, exact: &[f64]) {
+    println!(
+        "Coefficients on the original scale (inches per inch of parent; `male`: inches for a son):"
+    );
     println!(
         "{:<8}{:>18}{:>18}{:>12}",
         "", "gradient descent", "closed form", "|diff|"
     );
-    let names = features.iter().map(String::as_str).chain(["bias"]);
-    for ((name, got), want) in names.zip(w.iter().chain([&b])).zip(&exact) {
+    let names = FEATURES.into_iter().chain(["bias"]);
+    for ((name, got), want) in names.zip(w.iter().chain([&b])).zip(exact) {
         println!(
             "{name:<8}{got:>18.10}{want:>18.10}{:>12.1e}",
             (got - want).abs()
         );
     }
-    if let Score::Regression { r2, .. } = model.score(rows.x, &targets) {
-        println!("\nR² = {r2:.4}. Each parent inch adds under half an inch to the child: heights regress towards the mean, as Galton found.");
-    }
-    Ok(())
 }
