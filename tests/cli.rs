@@ -461,4 +461,16 @@ fn predict_rejects_models_and_csvs_it_cannot_use() {
         "plane.csv",
         "its metadata has no \"format\"",
     );
+
+    // The CLI's metadata, edited to describe a model that cannot exist.
+    let mut metadata = read_metadata(dir.path().join("m.safetensors")).unwrap();
+    metadata.insert("task".into(), "classification".into());
+    let edited = dir.path().join("edited.safetensors");
+    let model = LinearRegression::<f64>::new(2);
+    tapegrad::models::io::save_with_metadata(&model, &metadata, &edited).unwrap();
+    predict(
+        "edited.safetensors",
+        "plane.csv",
+        "model linear cannot do classification",
+    );
 }

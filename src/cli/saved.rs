@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use clap::ValueEnum;
 use tapegrad::models::io::{load, read_metadata, save_with_metadata, Metadata};
 use tapegrad::models::preprocess::Standardizer;
 
@@ -59,91 +60,110 @@ impl SavedModel {
     /// `Weights` when the file cannot be read or its tensors do not fit, `Metadata` when
     /// the metadata is missing or inconsistent.
     pub fn load(path: &Path) -> Result<SavedModel, CliError> {
-        let metadata = read_metadata(path)?;
-        let field = |key: &str| {
-            metadata.get(key).ok_or_else(|| CliError::Metadata {
-                path: path.to_path_buf(),
-                detail: format!("its metadata has no {key:?}"),
-            })
+        let fields = Fields {
+            path,
+            metadata: read_metadata(path)?,
         };
-        let bad = |detail: String| CliError::Metadata {
-            path: path.to_path_buf(),
-            detail,
-        };
-        if field("format")? != FORMAT {
-            return Err(bad(format!(
-                "format {:?}, expected {FORMAT:?}",
-                field("format")?
-            )));
+        let format = fields.get("format")?;
+        if format != FORMAT {
+            return Err(fields.bad(format!("format {format:?}, expected {FORMAT:?}")));
         }
-        let kind = match field("model")?.as_str() {
-            "linear" => ModelKind::Linear,
-            "logistic" => ModelKind::Logistic,
-            "mlp" => ModelKind::Mlp,
-            other => return Err(bad(format!("unknown model {other:?}"))),
-        };
-        let task = match field("task")?.as_str() {
-            "regression" => Task::Regression,
-            "classification" => Task::Classification,
-            other => return Err(bad(format!("unknown task {other:?}"))),
-        };
-        if matches!(
-            (kind, task),
-            (ModelKind::Linear, Task::Classification) | (ModelKind::Logistic, Task::Regression)
-        ) {
-            return Err(bad(format!(
-                "model {} cannot do {}",
-                kind.name(),
-                task.name()
-            )));
-        }
-        let features = from_csv_line(field("features")?).map_err(&bad)?;
-        let classes = from_csv_line(field("classes")?).map_err(&bad)?;
-        let hidden: Vec<usize> = parse_numbers(field("hidden")?).map_err(&bad)?;
-        if task == Task::Classification && classes.len() < 2 {
-            return Err(bad(format!(
-                "{} classes; at least 2 are needed",
-                classes.len()
-            )));
-        }
-        if features.is_empty() || hidden.contains(&0) {
-            return Err(bad("no features, or a hidden layer of width 0".into()));
-        }
-        let standardizer = match metadata.get("standardizer.mean") {
-            None => None,
-            Some(mean) => Some(
-                standardizer(
-                    parse_numbers(mean).map_err(&bad)?,
-                    parse_numbers(field("standardizer.scale")?).map_err(&bad)?,
-                    features.len(),
-                )
-                .map_err(&bad)?,
-            ),
-        };
+        let kind: ModelKind = fields.choice("model")?;
+        let task: Task = fields.choice("task")?;
+        let features = fields.list("features")?;
+        let classes = fields.list("classes")?;
+        let hidden: Vec<usize> = fields.numbers("hidden")?;
+        check_architecture(kind, task, &features, &classes, &hidden).map_err(|d| fields.bad(d))?;
+        let standardizer = fields.standardizer(features.len())?;
         let model = Model::new(kind, task, features.len(), hidden, classes, 0);
         load(model.module(), path)?;
         Ok(SavedModel {
             model,
             features,
-            target: field("target")?.clone(),
+            target: fields.get("target")?.to_string(),
             standardizer,
         })
     }
 }
 
-/// A standardiser from stored parts, checked so that `from_parts` cannot panic.
-fn standardizer(mean: Vec<f64>, scale: Vec<f64>, d: usize) -> Result<Standardizer, String> {
-    if mean.len() != d || scale.len() != d {
-        return Err(format!(
-            "the standardiser has {} means and {} scales for {d} features",
-            mean.len(),
-            scale.len()
-        ));
+/// The metadata of one file, read with errors that name the file.
+struct Fields<'a> {
+    path: &'a Path,
+    metadata: Metadata,
+}
+
+impl Fields<'_> {
+    fn bad(&self, detail: String) -> CliError {
+        CliError::Metadata {
+            path: self.path.to_path_buf(),
+            detail,
+        }
     }
-    if !scale.iter().all(|s| s.is_finite() && *s > 0.0) {
-        return Err("a standardiser scale is not a positive number".into());
+
+    fn get(&self, key: &str) -> Result<&str, CliError> {
+        self.metadata
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| self.bad(format!("its metadata has no {key:?}")))
     }
-    Ok(Standardizer::from_parts(mean, scale))
+
+    /// A value that must be one of an enum's command-line names.
+    fn choice<E: ValueEnum>(&self, key: &str) -> Result<E, CliError> {
+        let value = self.get(key)?;
+        E::from_str(value, false).map_err(|_| self.bad(format!("unknown {key} {value:?}")))
+    }
+
+    fn list(&self, key: &str) -> Result<Vec<String>, CliError> {
+        from_csv_line(self.get(key)?).map_err(|d| self.bad(d))
+    }
+
+    fn numbers<T: std::str::FromStr>(&self, key: &str) -> Result<Vec<T>, CliError> {
+        parse_numbers(self.get(key)?).map_err(|d| self.bad(d))
+    }
+
+    /// The standardiser, if one was saved, checked so that `from_parts` cannot panic.
+    fn standardizer(&self, d: usize) -> Result<Option<Standardizer>, CliError> {
+        if !self.metadata.contains_key("standardizer.mean") {
+            return Ok(None);
+        }
+        let mean: Vec<f64> = self.numbers("standardizer.mean")?;
+        let scale: Vec<f64> = self.numbers("standardizer.scale")?;
+        if mean.len() != d || scale.len() != d {
+            return Err(self.bad(format!(
+                "the standardiser has {} means and {} scales for {d} features",
+                mean.len(),
+                scale.len()
+            )));
+        }
+        if !scale.iter().all(|s| s.is_finite() && *s > 0.0) {
+            return Err(self.bad("a standardiser scale is not a positive number".into()));
+        }
+        Ok(Some(Standardizer::from_parts(mean, scale)))
+    }
+}
+
+/// A model the metadata describes must be one `Model::new` can build.
+fn check_architecture(
+    kind: ModelKind,
+    task: Task,
+    features: &[String],
+    classes: &[String],
+    hidden: &[usize],
+) -> Result<(), String> {
+    let mismatched = matches!(
+        (kind, task),
+        (ModelKind::Linear, Task::Classification) | (ModelKind::Logistic, Task::Regression)
+    );
+    if mismatched {
+        return Err(format!("model {} cannot do {}", kind.name(), task.name()));
+    }
+    if task == Task::Classification && classes.len() < 2 {
+        return Err(format!("{} classes; at least 2 are needed", classes.len()));
+    }
+    if features.is_empty() || hidden.contains(&0) {
+        return Err("no features, or a hidden layer of width 0".into());
+    }
+    Ok(())
 }
 
 /// `items` as one CSV record (empty for no items).
