@@ -19,7 +19,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         targets: &problem.y_train,
     };
     println!(
-        "{} {} on {} training rows, at most {} epochs each (L-BFGS: iterations)",
+        "{} {} on {} training rows, at most {} epochs each (L-BFGS: iterations), each optimizer at its default learning rate",
         problem.kind.name(),
         problem.task.name(),
         problem.x_train.shape()[0],

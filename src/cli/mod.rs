@@ -32,12 +32,19 @@ use dataset::Task;
 use model::ModelKind;
 use train::OptimizerKind;
 
+/// Shown at the end of `tapegrad --help`.
+const EXAMPLES: &str = "Examples:
+  tapegrad fit --csv heights.csv --target height --standardize --save model.safetensors --plot loss.svg
+  tapegrad predict --model model.safetensors --csv new_rows.csv > predictions.csv
+  tapegrad compare --csv heights.csv --target height --standardize
+  tapegrad fit --csv pets.csv --target animal --model mlp --hidden 16,16 --optimizer adam --lr 0.01";
+
 /// Train and use small models on CSV files, every gradient taken by tapegrad's tape.
 ///
 /// Without a command, runs the main job: linear regression on Galton's 1886 family heights by
 /// gradient descent, next to the closed-form least-squares solution.
 #[derive(Debug, Parser)]
-#[command(name = "tapegrad", version)]
+#[command(name = "tapegrad", version, after_help = EXAMPLES)]
 pub struct Cli {
     /// What to do (nothing: the main job).
     #[command(subcommand)]
@@ -53,8 +60,8 @@ pub enum Command {
     /// Predict with a model saved by `fit --save`: reads the feature columns it was trained
     /// on from a CSV file and writes the predictions as CSV to stdout.
     Predict(PredictArgs),
-    /// Train with every optimizer on the same problem and print a table of iterations, time,
-    /// final loss and stop reason.
+    /// Train with every optimizer, each at its default learning rate, on the same problem
+    /// and print a table of iterations, time, final loss and stop reason.
     Compare(CompareArgs),
 }
 
