@@ -419,6 +419,21 @@ fn outputs_are_written_whole_or_not_at_all() {
         ["curve.svg", "model.safetensors", "plane.csv"].map(PathBuf::from),
         "no plot, no temporary files"
     );
+    // A successful fit replaces the older file whole.
+    ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --standardize --save model.safetensors --plot loss.svg",
+    );
+    load(
+        &LinearRegression::<f64>::new(2),
+        dir.path().join("model.safetensors"),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        4,
+        "no temporary files"
+    );
 }
 
 #[test]
