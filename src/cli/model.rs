@@ -104,10 +104,11 @@ impl Model {
         match targets {
             Targets::Values(y) => mse(&output, y),
             Targets::Classes(labels) if self.classes.len() == 2 => {
-                let ones: Vec<f64> = labels.iter().map(|&l| l as f64).collect();
+                // The binary target is 1 for the second class, 0 for the first.
+                let is_second: Vec<f64> = labels.iter().map(|&l| l as f64).collect();
                 binary_cross_entropy_with_logits(
                     &output,
-                    &Tensor::from_vec(ones, &[labels.len(), 1]),
+                    &Tensor::from_vec(is_second, &[labels.len(), 1]),
                 )
             }
             Targets::Classes(labels) => cross_entropy(&output, labels),
