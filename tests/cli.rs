@@ -1,0 +1,491 @@
+//! The `tapegrad` binary end to end: the main job, `fit`, `predict` and `compare` on small
+//! CSV files written into a temporary folder, and every kind of bad input, which must end in
+//! one `error: …` line, exit code 1, no panic, and no output file.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tapegrad::models::io::{load, read_metadata};
+use tapegrad::models::LinearRegression;
+use tempfile::TempDir;
+
+/// The binary, run in `dir`.
+fn tapegrad(dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("tapegrad").expect("the binary is built");
+    command.current_dir(dir);
+    command
+}
+
+/// What a finished run printed.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `tapegrad` with `args`, a command line split at whitespace.
+fn run(dir: &Path, args: &str) -> Run {
+    let output = tapegrad(dir)
+        .args(args.split_whitespace())
+        .output()
+        .expect("the binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A run that must succeed; returns its stdout.
+fn ok(dir: &Path, args: &str) -> String {
+    let r = run(dir, args);
+    assert_eq!(r.code, 0, "{args:?} failed:\n{}\n{}", r.stdout, r.stderr);
+    r.stdout
+}
+
+/// A run that must fail with one `error:` line containing `expected`.
+fn fails(dir: &Path, args: &str, expected: &str) {
+    let r = run(dir, args);
+    assert_eq!(
+        r.code, 1,
+        "{args:?} should fail:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(
+        !r.stderr.contains("panicked"),
+        "{args:?} panicked: {}",
+        r.stderr
+    );
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "one line of error for {args:?}: {}",
+        r.stderr
+    );
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains(expected),
+        "{args:?}: expected {expected:?} in {:?}",
+        lines[0]
+    );
+}
+
+/// A temporary folder with `files` (name, contents) in it.
+fn folder(files: &[(&str, &str)]) -> TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for (name, contents) in files {
+        std::fs::write(dir.path().join(name), contents).expect("writable");
+    }
+    dir
+}
+
+/// 40 rows of y = 2·x1 − 3·x2 + 1, no noise, with x1 and x2 not collinear.
+fn plane() -> (String, Vec<[f64; 3]>) {
+    let rows: Vec<[f64; 3]> = (0..40)
+        .map(|i| {
+            let x1 = f64::from(i) / 10.0;
+            let x2 = f64::from((i * 7) % 11) / 5.0;
+            [x1, x2, 2.0 * x1 - 3.0 * x2 + 1.0]
+        })
+        .collect();
+    let mut csv = String::from("x1,x2,y\n");
+    for [x1, x2, y] in &rows {
+        csv.push_str(&format!("{x1},{x2},{y}\n"));
+    }
+    (csv, rows)
+}
+
+/// The numbers in the first column of CSV `text` after its header.
+fn first_column(text: &str) -> Vec<f64> {
+    text.lines()
+        .skip(1)
+        .map(|line| line.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn no_arguments_runs_the_main_job_and_matches_the_closed_form() {
+    let dir = folder(&[]);
+    let out = ok(dir.path(), "");
+    assert!(out.contains("Galton"), "{out}");
+    assert!(out.contains("standardised"), "{out}");
+    assert!(
+        out.contains("epoch     10  loss"),
+        "the loss as it goes:\n{out}"
+    );
+    assert!(out.contains("stopped: gradient norm"), "{out}");
+    // The coefficient table: name, descent, closed form, |diff|.
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.len() == 4 && ["father", "mother", "male", "bias"].contains(&w[0]))
+        .collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    for row in rows {
+        let (descent, exact): (f64, f64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
+        assert!((descent - exact).abs() < 1e-6, "{row:?}");
+    }
+}
+
+#[test]
+fn help_describes_every_command_and_option() {
+    let dir = folder(&[]);
+    let top = ok(dir.path(), "--help");
+    for command in ["fit", "predict", "compare"] {
+        assert!(top.contains(command), "{top}");
+    }
+    let fit = ok(dir.path(), "fit --help");
+    for flag in [
+        "--csv",
+        "--target",
+        "--features",
+        "--model",
+        "--hidden",
+        "--optimizer",
+        "--lr",
+        "--epochs",
+        "--batch-size",
+        "--standardize",
+        "--seed",
+        "--test-split",
+        "--save",
+        "--plot",
+        "nesterov",
+        "lbfgs",
+        "mlp",
+    ] {
+        assert!(fit.contains(flag), "fit --help lacks {flag}");
+    }
+    let predict = ok(dir.path(), "predict --help");
+    assert!(predict.contains("--model") && predict.contains("--csv"));
+    let compare = ok(dir.path(), "compare --help");
+    assert!(compare.contains("--target") && compare.contains("--epochs"));
+}
+
+#[test]
+fn fit_recovers_the_plane_and_predict_matches_the_saved_weights() {
+    let (csv, rows) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    let out = ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --optimizer lbfgs --save plane.safetensors",
+    );
+    assert!(out.contains("R² 1.0000"), "{out}");
+    assert!(out.contains("test:"), "a test split by default: {out}");
+    let path = dir.path().join("plane.safetensors");
+
+    let metadata = read_metadata(&path).unwrap();
+    assert_eq!(metadata["model"], "linear");
+    assert_eq!(metadata["features"], "x1,x2");
+    assert_eq!(metadata["target"], "y");
+    let model = LinearRegression::<f64>::new(2);
+    load(&model, &path).unwrap();
+    let (w, b) = (model.weights(), model.bias());
+    for (got, want) in w.iter().chain([&b]).zip([2.0, -3.0, 1.0]) {
+        assert!((got - want).abs() < 1e-6, "{w:?} {b}");
+    }
+
+    let predicted = first_column(&ok(
+        dir.path(),
+        "predict --model plane.safetensors --csv plane.csv",
+    ));
+    assert_eq!(predicted.len(), rows.len());
+    for (p, [x1, x2, _]) in predicted.iter().zip(&rows) {
+        let by_hand = w[0] * x1 + w[1] * x2 + b;
+        assert!((p - by_hand).abs() < 1e-12, "{p} vs {by_hand}");
+    }
+}
+
+#[test]
+fn a_standardised_mlp_predicts_what_fit_reported() {
+    let (csv, rows) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    let out = ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --model mlp --hidden 8 --optimizer adam --lr 0.02 --epochs 300 --batch-size 16 --standardize --test-split 0 --save mlp.safetensors",
+    );
+    // "train: MSE 0.012345, R² …": the predictions must reproduce that MSE.
+    let reported: f64 = out
+        .split("train: MSE ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no train MSE in {out}"));
+    let metadata = read_metadata(dir.path().join("mlp.safetensors")).unwrap();
+    assert_eq!(metadata["hidden"], "8");
+    assert!(metadata.contains_key("standardizer.mean"));
+    let predicted = first_column(&ok(
+        dir.path(),
+        "predict --model mlp.safetensors --csv plane.csv",
+    ));
+    let mse = predicted
+        .iter()
+        .zip(&rows)
+        .map(|(p, r)| (p - r[2]).powi(2))
+        .sum::<f64>()
+        / rows.len() as f64;
+    assert!(
+        (mse - reported).abs() < 1e-6,
+        "{mse} vs reported {reported}"
+    );
+    assert!(reported < 0.1, "the MLP learned the plane: {out}");
+}
+
+#[test]
+fn logistic_regression_learns_labels_and_predicts_them_with_probabilities() {
+    let mut csv = String::from("size,weight,animal\n");
+    for i in 0..30 {
+        let (size, weight, animal) = if i % 2 == 0 {
+            (1.0 + f64::from(i) * 0.01, 4.0, "cat")
+        } else {
+            (3.0 + f64::from(i) * 0.01, 30.0, "dog")
+        };
+        csv.push_str(&format!("{size},{weight},{animal}\n"));
+    }
+    let dir = folder(&[("pets.csv", &csv)]);
+    let out = ok(
+        dir.path(),
+        "fit --csv pets.csv --target animal --model logistic --optimizer adam --lr 0.1 --epochs 200 --standardize --save pets.safetensors",
+    );
+    assert!(out.contains("train: accuracy 100.00%"), "{out}");
+    let predictions = ok(
+        dir.path(),
+        "predict --model pets.safetensors --csv pets.csv",
+    );
+    let mut lines = predictions.lines();
+    assert_eq!(lines.next(), Some("animal,p(cat),p(dog)"));
+    for (i, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[0], if i % 2 == 0 { "cat" } else { "dog" }, "row {i}");
+        let p: f64 = cells[1].parse::<f64>().unwrap() + cells[2].parse::<f64>().unwrap();
+        assert!((p - 1.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn compare_runs_every_optimizer() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    let out = ok(
+        dir.path(),
+        "compare --csv plane.csv --target y --epochs 200 --standardize",
+    );
+    for name in ["sgd", "momentum", "nesterov", "adam", "adamw", "lbfgs"] {
+        assert!(
+            out.lines().any(|l| l.starts_with(name)),
+            "no row for {name}:\n{out}"
+        );
+    }
+    let lbfgs = out.lines().find(|l| l.starts_with("lbfgs")).unwrap();
+    assert!(lbfgs.contains("gradient norm"), "{lbfgs}");
+}
+
+#[test]
+fn the_loss_plot_is_an_svg_with_axes_and_labels_and_progress_is_plain_off_a_terminal() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    let out = ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --standardize --plot loss.svg",
+    );
+    assert!(
+        out.contains("epoch      0  loss"),
+        "plain lines when piped: {out}"
+    );
+    let svg = std::fs::read_to_string(dir.path().join("loss.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("<polyline"), "the curve");
+    assert!(svg.contains("<line"), "the axes and grid");
+    for label in ["epoch", "training loss", "linear regression, sgd"] {
+        assert!(svg.contains(label), "no {label:?} in the SVG");
+    }
+}
+
+#[test]
+fn bad_csv_files_are_one_line_errors() {
+    let dir = folder(&[
+        ("one.csv", "a,b,y\n1,2,3\n"),
+        ("empty.csv", "a,b,y\n1,2,3\n4,,6\n7,8,9\n"),
+        ("words.csv", "a,b,y\n1,2,3\n4,five,6\n7,8,9\n"),
+        ("nan.csv", "a,b,y\n1,2,3\n4,5,NaN\n7,8,9\n"),
+        ("ragged.csv", "a,b,y\n1,2,3\n4,5\n"),
+        ("blank.csv", ""),
+        ("labels.csv", "a,y\n1,cat\n2,cat\n3,cat\n"),
+    ]);
+    let fit = |csv: &str, options: &str, expected: &str| {
+        let args = format!("fit --csv {csv} --target y {options}");
+        fails(dir.path(), &args, expected);
+    };
+    fit("absent.csv", "", "cannot read \"absent.csv\": No such file");
+    fit(
+        "one.csv",
+        "",
+        "\"one.csv\": 1 data row; fitting needs at least 2",
+    );
+    fit(
+        "empty.csv",
+        "",
+        "\"empty.csv\" line 3, column \"b\": the cell is empty",
+    );
+    fit(
+        "words.csv",
+        "",
+        "\"words.csv\" line 3, column \"b\": \"five\" is not a number",
+    );
+    fit(
+        "nan.csv",
+        "",
+        "\"nan.csv\" line 3, column \"y\": NaN is not a finite number",
+    );
+    fit("ragged.csv", "", "line 3: 2 fields, but the header has 3");
+    fit("blank.csv", "", "the file is empty");
+    fit(
+        "labels.csv",
+        "--model logistic",
+        "holds one class (\"cat\"); classification needs at least 2",
+    );
+    fit(
+        "one.csv",
+        "--features a,c",
+        "no column \"c\"; the columns are \"a\", \"b\", \"y\"",
+    );
+    fails(
+        dir.path(),
+        "fit --csv one.csv --target z",
+        "no column \"z\"; the columns are \"a\", \"b\", \"y\"",
+    );
+}
+
+#[test]
+fn bad_options_are_one_line_errors() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    let fit = |options: &str, expected: &str| {
+        let args = format!("fit --csv plane.csv --target y {options}");
+        fails(dir.path(), &args, expected);
+    };
+    fit(
+        "--optimizer lbfgs --lr 0.1",
+        "L-BFGS takes no learning rate",
+    );
+    fit(
+        "--lr -1",
+        "--lr -1: a learning rate must be a positive number",
+    );
+    fit("--test-split 1", "--test-split 1: it must be in [0, 1)");
+    fit("--hidden 4", "--hidden applies to --model mlp, not linear");
+    fit("--features x1,y", "--features includes the target \"y\"");
+    fit(
+        "--model linear --task classification",
+        "--model linear predicts numbers",
+    );
+}
+
+#[test]
+fn outputs_are_written_whole_or_not_at_all() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv), ("model.safetensors", "an older model")]);
+    let fit = |options: &str, expected: &str| {
+        let args = format!("fit --csv plane.csv --target y {options}");
+        fails(dir.path(), &args, expected);
+    };
+    fit(
+        "--save missing/model.safetensors",
+        "cannot write \"missing/model.safetensors\": its folder does not exist",
+    );
+    std::fs::create_dir(dir.path().join("curve.svg")).unwrap();
+    fit(
+        "--plot curve.svg",
+        "cannot write \"curve.svg\": it is a folder",
+    );
+    fit(
+        "--plot loss.png",
+        "the loss curve is drawn as SVG; name the file *.svg",
+    );
+    // Raw features at lr 5 diverge: nothing is saved, the older file is untouched.
+    fit(
+        "--lr 5 --save model.safetensors --plot loss.svg",
+        "training diverged",
+    );
+    let old = std::fs::read_to_string(dir.path().join("model.safetensors")).unwrap();
+    assert_eq!(old, "an older model");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| PathBuf::from(e.unwrap().file_name()))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["curve.svg", "model.safetensors", "plane.csv"].map(PathBuf::from),
+        "no plot, no temporary files"
+    );
+    // A successful fit replaces the older file whole.
+    ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --standardize --save model.safetensors --plot loss.svg",
+    );
+    load(
+        &LinearRegression::<f64>::new(2),
+        dir.path().join("model.safetensors"),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        4,
+        "no temporary files"
+    );
+}
+
+#[test]
+fn predict_rejects_models_and_csvs_it_cannot_use() {
+    let (csv, _) = plane();
+    let dir = folder(&[
+        ("plane.csv", &csv),
+        ("other.csv", "x1,z\n1,2\n"),
+        ("bad.safetensors", "not a model"),
+    ]);
+    ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --save m.safetensors",
+    );
+    let predict = |model: &str, csv: &str, expected: &str| {
+        fails(
+            dir.path(),
+            &format!("predict --model {model} --csv {csv}"),
+            expected,
+        );
+    };
+    predict(
+        "m.safetensors",
+        "other.csv",
+        "no column \"x2\"; the columns are \"x1\", \"z\"",
+    );
+    predict("absent.safetensors", "plane.csv", "absent.safetensors");
+    predict(
+        "bad.safetensors",
+        "plane.csv",
+        "not a valid safetensors file",
+    );
+    predict("m.safetensors", "absent.csv", "cannot read \"absent.csv\"");
+
+    // Weights saved without the CLI's metadata.
+    let plain = dir.path().join("plain.safetensors");
+    tapegrad::models::io::save(&LinearRegression::<f64>::new(2), &plain).unwrap();
+    predict(
+        "plain.safetensors",
+        "plane.csv",
+        "its metadata has no \"format\"",
+    );
+
+    // The CLI's metadata, edited to describe a model that cannot exist.
+    let mut metadata = read_metadata(dir.path().join("m.safetensors")).unwrap();
+    metadata.insert("task".into(), "classification".into());
+    let edited = dir.path().join("edited.safetensors");
+    let model = LinearRegression::<f64>::new(2);
+    tapegrad::models::io::save_with_metadata(&model, &metadata, &edited).unwrap();
+    predict(
+        "edited.safetensors",
+        "plane.csv",
+        "model linear cannot do classification",
+    );
+}
