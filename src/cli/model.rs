@@ -97,6 +97,15 @@ impl Model {
         self.module.parameters()
     }
 
+    /// Sets every entry of the output layer's bias (the last parameter of every model here)
+    /// to `value`.
+    pub fn set_output_bias(&self, value: f64) {
+        if let Some(bias) = self.module.parameters().last() {
+            let filled = tapegrad::Tensor::full(bias.shape(), value).to_array();
+            bias.set_value(filled).expect("the same shape");
+        }
+    }
+
     /// The loss on rows `x` with their `targets`, recorded on the tape: the mean squared
     /// error for regression, the cross-entropy for classification.
     pub fn loss(&self, x: &Tensor<f64>, targets: &Targets) -> Tensor<f64> {

@@ -85,20 +85,28 @@ impl Problem {
         })
     }
 
-    /// A fresh, untrained model for this problem.
+    /// A fresh, untrained model for this problem. A regression model's output bias starts at
+    /// the training targets' mean (as scikit-learn's centring does), so training fits how y
+    /// varies rather than first travelling to its level: with targets far from 0, optimizers
+    /// whose steps are about lr in size (Adam, AdamW) would otherwise spend their whole
+    /// budget moving the bias.
     pub fn new_model(&self) -> Model {
         let classes = match &self.data.target {
             Target::Values(_) => Vec::new(),
             Target::Classes { names, .. } => names.clone(),
         };
-        Model::new(
+        let model = Model::new(
             self.kind,
             self.task,
             self.data.features.len(),
             self.hidden.clone(),
             classes,
             self.seed,
-        )
+        );
+        if let Targets::Values(y) = &self.y_train {
+            model.set_output_bias(y.mean().item());
+        }
+        model
     }
 
     /// The number of test rows.
