@@ -108,6 +108,29 @@ mod tests {
     }
 
     #[test]
+    fn size_one_axes_fast_path_agrees_with_ndarray() {
+        // materialize drops size-1 axes before copying; the elements must be ndarray's.
+        let cases: &[(&[usize], &[usize])] = &[
+            (&[1], &[5, 1]),
+            (&[1, 1], &[4, 1]),
+            (&[3, 1], &[2, 3, 1]),
+            (&[1, 3], &[4, 1, 3]),
+            (&[2, 1, 3], &[2, 4, 3]),
+            (&[1, 1], &[0, 1]),
+        ];
+        for (i, (from, to)) in cases.iter().enumerate() {
+            let x = uniform(from, i as u64);
+            let expected = x.broadcast(*to).unwrap().to_owned();
+            let got = Tensor::from_array(x.clone()).broadcast_to(to);
+            assert_eq!(got.to_array(), expected, "{from:?} → {to:?}");
+            // The same values read through a transposed (non-contiguous) view.
+            let xt = x.t().to_owned();
+            let got = super::super::materialize(xt.t().broadcast(*to).unwrap());
+            assert_eq!(got, expected, "transposed {from:?} → {to:?}");
+        }
+    }
+
+    #[test]
     fn error_names_both_shapes() {
         let err = Tensor::<f32>::zeros(&[3, 2])
             .try_broadcast_to(&[3, 4])

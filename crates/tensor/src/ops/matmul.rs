@@ -15,7 +15,7 @@
 //! ```
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayD, ArrayView2, Axis, Ix2, IxDyn};
+use ndarray::{Array1, ArrayD, ArrayView1, ArrayView2, Axis, Ix2, IxDyn};
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
@@ -162,16 +162,87 @@ impl<F: Float> Tensor<F> {
     }
 }
 
-/// a·b for 2-D views. A product with a single output column whose `a` has contiguous rows
-/// (linear regression's X·w) is a row-by-row dot product, skipping GEMM's packing of `a`.
-/// A transposed `a` (Xᵀ·g in the backward pass) stays with GEMM: its strided rows made the
-/// dot products slower than packing. Measured on W1: 1.84 → 1.56 ms per step.
+/// a·b for 2-D views. A product with a single output column is a matrix-vector product, and
+/// when `a` is stored contiguously — as X (linear regression's X·w) or as the transposed view
+/// Xᵀ (the backward pass's Xᵀ·g) — a loop reading X once in memory order beats GEMM, which
+/// first copies ("packs") all of X.
 fn matrix_product<F: Float>(a: ArrayView2<'_, F>, b: ArrayView2<'_, F>) -> ndarray::Array2<F> {
-    if b.ncols() == 1 && a.strides()[1] == 1 {
-        a.dot(&b.column(0)).insert_axis(Axis(1))
-    } else {
-        a.dot(&b)
+    if b.ncols() == 1 && a.ncols() > 0 {
+        let v = b.column(0);
+        if let Some(x) = a.as_slice() {
+            // fast path: X·v, a dot product per row; W1's X·w 0.45 → 0.29 ms (vs ndarray's dot)
+            return matrix_vector(x, a.ncols(), v).insert_axis(Axis(1));
+        }
+        if let Some(x) = a.t().as_slice() {
+            // fast path: Xᵀ·v without packing X; W1's Xᵀ·g 0.47 → 0.17 ms (vs GEMM)
+            return transposed_matrix_vector(x, a.nrows(), v).insert_axis(Axis(1));
+        }
     }
+    a.dot(&b)
+}
+
+/// X·v for X given as its row-major elements with rows `d` long: one dot product per row.
+fn matrix_vector<F: Float>(x: &[F], d: usize, v: ArrayView1<'_, F>) -> Array1<F> {
+    let v = v.as_standard_layout();
+    let v = v.as_slice().expect("standard layout");
+    x.chunks_exact(d).map(|row| dot(row, v)).collect()
+}
+
+/// Σₖ aₖ·bₖ summed in eight interleaved lanes, then the lanes, then the tail: the order of
+/// ndarray's `dot`, so results match it bit for bit. The lanes are independent, which lets the
+/// compiler keep them in SIMD registers.
+fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+    let mut lanes = [F::zero(); 8];
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (a_tail, b_tail) = (a_chunks.remainder(), b_chunks.remainder());
+    for (ca, cb) in a_chunks.zip(b_chunks) {
+        let (ca, cb): (&[F; 8], &[F; 8]) = (ca.try_into().expect("8"), cb.try_into().expect("8"));
+        for k in 0..8 {
+            lanes[k] += ca[k] * cb[k];
+        }
+    }
+    let mut sum = (lanes[0] + lanes[4]) + (lanes[1] + lanes[5]);
+    sum += lanes[2] + lanes[6];
+    sum += lanes[3] + lanes[7];
+    for (&p, &q) in a_tail.iter().zip(b_tail) {
+        sum += p * q;
+    }
+    sum
+}
+
+/// Rows of X per partial sum in [`transposed_matrix_vector`]: summing in blocks keeps the
+/// rounding error of a 100000-term f32 sum near a blocked GEMM's, not a running sum's.
+const ROW_BLOCK: usize = 256;
+
+/// Xᵀ·v for X given as its row-major elements with rows `d` long: Σᵢ vᵢ·xᵢ over the rows xᵢ,
+/// one pass over X in memory order. Columns are taken eight at a time, so that their eight
+/// running sums stay in registers while a block of rows streams past.
+fn transposed_matrix_vector<F: Float>(x: &[F], d: usize, v: ArrayView1<'_, F>) -> Array1<F> {
+    let v = v.as_standard_layout();
+    let v = v.as_slice().expect("standard layout");
+    let mut total = vec![F::zero(); d];
+    for (rows, v) in x.chunks(ROW_BLOCK * d).zip(v.chunks(ROW_BLOCK)) {
+        for col in (0..d).step_by(8) {
+            let width = 8.min(d - col);
+            let mut sums = [F::zero(); 8];
+            for (row, &vi) in rows.chunks_exact(d).zip(v) {
+                let row = &row[col..col + width];
+                if let Ok(row) = <&[F; 8]>::try_from(row) {
+                    for k in 0..8 {
+                        sums[k] += vi * row[k];
+                    }
+                } else {
+                    for (s, &xij) in sums.iter_mut().zip(row) {
+                        *s += vi * xij;
+                    }
+                }
+            }
+            for (t, s) in total[col..col + width].iter_mut().zip(sums) {
+                *t += s;
+            }
+        }
+    }
+    Array1::from(total)
 }
 
 /// A loop of 2-D products over the flattened batch axes.
@@ -335,6 +406,49 @@ mod tests {
         let g = crate::grad(&f, &[&x], true).unwrap().remove(0);
         let hv = crate::grad(&g.sum(), &[&x], false).unwrap().remove(0);
         assert!(hv.to_vec().iter().all(|&h| (h - 4.0).abs() < 1e-12), "{hv}");
+    }
+
+    #[test]
+    fn matrix_vector_fast_paths_agree_with_gemm() {
+        // X·v (X contiguous) and Xᵀ·v (Xᵀ a transposed view) skip GEMM; both must equal
+        // ndarray's general product, for widths around the 8-lane blocks, for more rows than
+        // one row block, and for strided operands, which take the general path.
+        use ndarray::{Array2, Axis, Slice};
+        for &(n, d) in &[(1, 1), (5, 3), (7, 8), (300, 16), (601, 19), (0, 4)] {
+            let x: Array2<f64> = uniform(&[n, d], n as u64).into_dimensionality().unwrap();
+            let v = uniform(&[d, 1], 1).into_dimensionality().unwrap();
+            let g = uniform(&[n, 1], 2).into_dimensionality().unwrap();
+            let close = |fast: &Array2<f64>, slow: &Array2<f64>| {
+                assert_eq!(fast.shape(), slow.shape());
+                for (p, q) in fast.iter().zip(slow) {
+                    assert!((p - q).abs() < 1e-12, "{p} vs {q} for n={n}, d={d}");
+                }
+            };
+            let v: Array2<f64> = v;
+            let g: Array2<f64> = g;
+            close(&super::matrix_product(x.view(), v.view()), &x.dot(&v));
+            close(&super::matrix_product(x.t(), g.view()), &x.t().dot(&g));
+            // A column of a transposed [1, k] array: v read with a stride.
+            let vt = v.t().to_owned();
+            close(&super::matrix_product(x.view(), vt.t()), &x.dot(&v));
+            // Every other column of a wider matrix: not contiguous, the general path.
+            let wide = Array2::from_shape_fn((n, 2 * d), |(i, j)| (i * 7 + j) as f64 * 0.01);
+            let strided = wide.slice_axis(Axis(1), Slice::new(0, None, 2));
+            close(&super::matrix_product(strided, v.view()), &strided.dot(&v));
+            if n > 0 {
+                let gw: Array2<f64> = uniform(&[n, 1], 3).into_dimensionality().unwrap();
+                close(
+                    &super::matrix_product(strided.t(), gw.view()),
+                    &strided.t().dot(&gw),
+                );
+            }
+        }
+        // Through the tape: linear regression's Xw and its backward Xᵀ·g pass gradcheck.
+        check(
+            "matmul",
+            |t| t[0].matmul(&t[1]),
+            &[uniform(&[300, 16], 4), uniform(&[16, 1], 5)],
+        );
     }
 
     #[test]
