@@ -53,6 +53,13 @@ impl<F: Float> BackwardCtx<'_, F> {
         self.node.inputs[i].is_some()
     }
 
+    /// Whether this sweep records the rules (`grad(.., create_graph = true)`). When it does
+    /// not, a rule may compute its result with plain array maths in one pass: nothing will
+    /// differentiate it again.
+    pub fn create_graph(&self) -> bool {
+        self.create_graph
+    }
+
     /// The shape of the node's output.
     pub fn shape(&self) -> &[usize] {
         &self.node.shape
