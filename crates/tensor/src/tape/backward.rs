@@ -48,6 +48,11 @@ impl<F: Float> BackwardCtx<'_, F> {
         }
     }
 
+    /// Whether inputs `i` and `j` are the same recorded node (as in `x * x`).
+    pub fn same_input(&self, i: usize, j: usize) -> bool {
+        self.node.inputs[i].is_some() && self.node.inputs[i] == self.node.inputs[j]
+    }
+
     /// Whether input `i` wants a gradient (constants do not; rules skip their work).
     pub fn needs_grad(&self, i: usize) -> bool {
         self.node.inputs[i].is_some()
