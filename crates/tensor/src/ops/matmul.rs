@@ -133,7 +133,12 @@ impl<F: Float> Tensor<F> {
         transpose_rhs: bool,
     ) -> Result<Tensor<F>> {
         let (a, b) = (self.value(), rhs.value());
-        let large = |m: usize, k: usize, n: usize| m * k * n >= FAER_MIN_PRODUCT && n > 1;
+        // faer for large products, and for X·v with X stored row by row; Xᵀ·v stays with
+        // transposed_matrix_vector, which was faster than faer (0.17 vs 0.39 ms on W1's X).
+        let use_faer = |m: usize, k: usize, n: usize| match n {
+            1 => !transpose_lhs && m * k >= FAER_MIN_MATRIX_VECTOR,
+            _ => m * k * n >= FAER_MIN_PRODUCT,
+        };
         let out = if a.ndim() == 2 {
             let a2 = a.view().into_dimensionality::<Ix2>().expect("rank 2");
             let b2 = b.view().into_dimensionality::<Ix2>().expect("rank 2");
@@ -148,8 +153,8 @@ impl<F: Float> Tensor<F> {
                 b2
             };
             // fast path: faer's GEMM for large f32/f64 products, W5 74.7 → 70.2 ms/rep and
-            // W2 1.24 → 1.11 ms/step
-            let fast = large(a2.nrows(), a2.ncols(), b2.ncols())
+            // W2 1.24 → 1.11 ms/step; its matrix-vector kernel for X·w, W1 0.67 → 0.54 ms/step
+            let fast = use_faer(a2.nrows(), a2.ncols(), b2.ncols())
                 .then(|| faer_product(&a, transpose_lhs, &b, transpose_rhs))
                 .flatten();
             fast.unwrap_or_else(|| matrix_product(a2, b2).into_dyn())
@@ -173,7 +178,7 @@ impl<F: Float> Tensor<F> {
 /// a·b for 2-D views. A product with a single output column is a matrix-vector product, and
 /// when `a` is stored contiguously — as X (linear regression's X·w) or as the transposed view
 /// Xᵀ (the backward pass's Xᵀ·g) — a loop reading X once in memory order beats GEMM, which
-/// first copies ("packs") all of X.
+/// first copies ("packs") all of X. (Large f32/f64 X·v reach faer before this function.)
 fn matrix_product<F: Float>(a: ArrayView2<'_, F>, b: ArrayView2<'_, F>) -> ndarray::Array2<F> {
     if b.ncols() == 1 && a.ncols() > 0 {
         let v = b.column(0);
@@ -257,6 +262,10 @@ fn transposed_matrix_vector<F: Float>(x: &[F], d: usize, v: ArrayView1<'_, F>) -
 /// is 6% faster than matrixmultiply, but on W3's [32, 16]·[16, 16] it was slower (W3 14.3 →
 /// 16.1 µs/step with faer for every size).
 const FAER_MIN_PRODUCT: usize = 64 * 64 * 64;
+
+/// Matrix-vector products X·v with X of at least this many elements go to faer's kernel:
+/// 0.22 ms on W1's 100000×16 X, vs 0.29 ms for [`matrix_vector`] (runtime AVX against SSE2).
+const FAER_MIN_MATRIX_VECTOR: usize = 64 * 64;
 
 /// op(a)·op(b) through faer when the element type is f32 or f64 and both operands are stored
 /// in standard (row-major) order; `None` otherwise. faer is generic over its own element
@@ -544,6 +553,34 @@ mod tests {
             for (p, q) in got.to_vec().iter().zip(expected.iter()) {
                 assert!((*p as f64 - q).abs() < 1e-4, "f32 {ta} {tb}: {p} vs {q}");
             }
+        }
+        // X·v above FAER_MIN_MATRIX_VECTOR: faer's kernel, with v as a column or read
+        // transposed from a row, against ndarray's product.
+        let x64 = uniform(&[300, 16], 3);
+        const { assert!(300 * 16 >= super::FAER_MIN_MATRIX_VECTOR) };
+        let v64 = uniform(&[16, 1], 4);
+        let expected = x64
+            .view()
+            .into_dimensionality::<ndarray::Ix2>()
+            .unwrap()
+            .dot(&v64.view().into_dimensionality::<ndarray::Ix2>().unwrap());
+        let x = Tensor::from_array(x64.clone());
+        let as_column = x.matmul_t(&Tensor::from_array(v64.clone()), false, false);
+        let as_row = x.matmul_t(&Tensor::from_array(v64.t().to_owned()), false, true);
+        let x32 = Tensor::from_array(x64.mapv(|v| v as f32));
+        let in_f32 = x32.matmul(&Tensor::from_array(v64.mapv(|v| v as f32)));
+        for (((p, q), r), e) in as_column
+            .to_vec()
+            .iter()
+            .zip(as_row.to_vec())
+            .zip(in_f32.to_vec())
+            .zip(expected.iter())
+        {
+            assert!(
+                (p - e).abs() < 1e-12 && (q - e).abs() < 1e-12,
+                "{p} {q} vs {e}"
+            );
+            assert!((r as f64 - e).abs() < 1e-5, "f32 {r} vs {e}");
         }
         let column_major =
             Tensor::from_array(a64.t().as_standard_layout().into_owned().reversed_axes());
