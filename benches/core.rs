@@ -1,6 +1,7 @@
 //! The costs a contributor needs to watch, measured with criterion (`cargo bench`):
 //! recording one node, the backward sweep per node, `matmul` forward + backward at a few
-//! sizes, one elementwise op at a few sizes, and one optimizer step. Compare runs with
+//! sizes, the matrix-vector fast paths (X·w and Xᵀ·g at W1's shape), one elementwise op at a
+//! few sizes, and one optimizer step. Compare runs with
 //! `cargo bench -- --save-baseline before` and `--baseline before`.
 
 use criterion::{
@@ -50,6 +51,23 @@ fn matmul(c: &mut Criterion) {
     group.finish();
 }
 
+fn matrix_vector(c: &mut Criterion) {
+    // W1's shapes: X [100000, 16] is a constant, w [16, 1] a parameter, so backward forms
+    // Xᵀ·g (g = ∂L/∂(X·w)); forward X·w and backward Xᵀ·g each read X once.
+    let mut group = c.benchmark_group("matrix-vector fwd+bwd");
+    let (n, d) = (100_000, 16);
+    group.throughput(Throughput::Bytes((2 * n * d * 4) as u64)); // X read twice
+    let x = Tensor::<f32>::randn(&[n, d], 0.0, 1.0, 5);
+    let w = Param::new("w", Tensor::<f32>::randn(&[d, 1], 0.0, 1.0, 6).to_array());
+    group.bench_function("100000x16", |b| {
+        b.iter(|| {
+            x.matmul(&w.tensor()).sum().backward();
+            w.zero_grad();
+        })
+    });
+    group.finish();
+}
+
 fn elementwise(c: &mut Criterion) {
     let mut group = c.benchmark_group("mul with broadcast, fwd+bwd");
     for n in [1_000, 100_000, 1_000_000] {
@@ -78,5 +96,5 @@ fn optimizer(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tape, matmul, elementwise, optimizer);
+criterion_group!(benches, tape, matmul, matrix_vector, elementwise, optimizer);
 criterion_main!(benches);

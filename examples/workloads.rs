@@ -14,10 +14,97 @@
 //! | w5_matmul | C = A·B, 1024², loss ΣC, backward, 10 reps | ms/rep |
 //!
 //! Run: `cargo run --release --example workloads -- --workload all --threads 1`
+//!
+//! W3 also reports, in `extra`, the live heap bytes after its warm-up step and after 10,000
+//! more steps (`heap_live_warm`, `heap_live_10k`): a per-step tape must not leak. They come
+//! from the counting allocator below, which every allocation of this program goes through.
+//! That check runs first; counting is then switched off, so that no timed step pays for it.
 
 use std::time::Instant;
 
 use tapegrad::{Param, Tensor};
+
+// ------------------------------------------------------------ heap accounting
+
+/// A global allocator that forwards to the system allocator and keeps a running total of the
+/// bytes currently allocated. Unsafe code lives only here: `GlobalAlloc` is an unsafe trait.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+    /// Counting costs two atomic additions per allocation; the timed loops run without it.
+    static COUNTING: AtomicBool = AtomicBool::new(true);
+
+    fn add(bytes: usize) {
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE_BYTES.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
+    fn sub(bytes: usize) {
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE_BYTES.fetch_sub(bytes, Ordering::Relaxed);
+        }
+    }
+
+    pub struct CountingAlloc;
+
+    // SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
+    // `GlobalAlloc` contract; the only extra work is atomic arithmetic on a counter, which
+    // neither allocates nor touches the memory handed out. Sizes are counted only when the
+    // system allocator succeeded (a non-null pointer), so the total stays exact while
+    // counting is on.
+    unsafe impl GlobalAlloc for CountingAlloc {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: the caller's obligations for `alloc` are passed on unchanged.
+            let ptr = unsafe { System.alloc(layout) };
+            if !ptr.is_null() {
+                add(layout.size());
+            }
+            ptr
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: as for `alloc`.
+            let ptr = unsafe { System.alloc_zeroed(layout) };
+            if !ptr.is_null() {
+                add(layout.size());
+            }
+            ptr
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` and `layout` come from an earlier call on this allocator, which
+            // got them from `System`.
+            unsafe { System.dealloc(ptr, layout) };
+            sub(layout.size());
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // SAFETY: as for `dealloc`; `new_size` is the caller's, passed on unchanged.
+            let new_ptr = unsafe { System.realloc(ptr, layout, new_size) };
+            if !new_ptr.is_null() {
+                add(new_size);
+                sub(layout.size());
+            }
+            new_ptr
+        }
+    }
+
+    /// Bytes allocated and not yet freed, over the whole process (while counting is on).
+    pub fn live_bytes() -> usize {
+        LIVE_BYTES.load(Ordering::Relaxed)
+    }
+
+    /// Stops counting for good; `live_bytes` is meaningless afterwards.
+    pub fn stop() {
+        COUNTING.store(false, Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::CountingAlloc = counting::CountingAlloc;
 
 // ------------------------------------------------------------ constants and data
 
@@ -267,6 +354,7 @@ fn json_line(
 }
 
 /// Fresh model, one untimed warm-up step, then `steps` timed steps; `REPEATS` times.
+/// `extra` is appended to the JSON line's `extra`.
 fn bench_training<W: Workload>(
     name: &str,
     threads: usize,
@@ -274,6 +362,7 @@ fn bench_training<W: Workload>(
     scale: f64,
     unit: &str,
     make: impl Fn() -> W,
+    more_extra: &[(&str, f64)],
 ) {
     let (mut runs, mut wall, mut cpu, mut final_loss) = (Vec::new(), 0.0, 0.0, f64::NAN);
     for rep in 0..REPEATS {
@@ -292,8 +381,20 @@ fn bench_training<W: Workload>(
         wall += elapsed;
         cpu += cpu_seconds() - c0;
     }
-    let extra = [("final_loss", final_loss), ("cpu_util", cpu / wall)];
+    let mut extra = vec![("final_loss", final_loss), ("cpu_util", cpu / wall)];
+    extra.extend_from_slice(more_extra);
     json_line(name, threads, median(&runs), unit, &runs, &extra);
+}
+
+/// Live heap bytes after one warm-up step and after `steps` more: equal when nothing leaks.
+fn heap_after_steps<W: Workload>(make: impl Fn() -> W, steps: usize) -> (f64, f64) {
+    let model = make();
+    model.step();
+    let warm = counting::live_bytes();
+    for _ in 0..steps {
+        model.step();
+    }
+    (warm as f64, counting::live_bytes() as f64)
 }
 
 fn chain(threads: usize, n_ops: usize) {
@@ -380,14 +481,22 @@ fn main() {
         }
     }
     let run = |w: &str| workload == "all" || workload == w;
+    // The heap check runs before anything is timed; then counting stops.
+    let heap = if run("w3_tiny") {
+        let (warm, after) = heap_after_steps(Tiny::new, 10_000);
+        vec![("heap_live_warm", warm), ("heap_live_10k", after)]
+    } else {
+        Vec::new()
+    };
+    counting::stop();
     if run("w1_linreg") {
-        bench_training("w1_linreg", threads, W1.3, 1e3, "ms/step", Linreg::new);
+        bench_training("w1_linreg", threads, W1.3, 1e3, "ms/step", Linreg::new, &[]);
     }
     if run("w2_mlp") {
-        bench_training("w2_mlp", threads, W2.5, 1e3, "ms/step", Mlp::new);
+        bench_training("w2_mlp", threads, W2.5, 1e3, "ms/step", Mlp::new, &[]);
     }
     if run("w3_tiny") {
-        bench_training("w3_tiny", threads, W3.3, 1e6, "us/step", Tiny::new);
+        bench_training("w3_tiny", threads, W3.3, 1e6, "us/step", Tiny::new, &heap);
     }
     if run("w4_chain") {
         chain(threads, w4_ops);

@@ -48,9 +48,21 @@ impl<F: Float> BackwardCtx<'_, F> {
         }
     }
 
+    /// Whether inputs `i` and `j` are the same recorded node (as in `x * x`).
+    pub fn same_input(&self, i: usize, j: usize) -> bool {
+        self.node.inputs[i].is_some() && self.node.inputs[i] == self.node.inputs[j]
+    }
+
     /// Whether input `i` wants a gradient (constants do not; rules skip their work).
     pub fn needs_grad(&self, i: usize) -> bool {
         self.node.inputs[i].is_some()
+    }
+
+    /// Whether this sweep records the rules (`grad(.., create_graph = true)`). When it does
+    /// not, a rule may compute its result with plain array maths in one pass: nothing will
+    /// differentiate it again.
+    pub fn create_graph(&self) -> bool {
+        self.create_graph
     }
 
     /// The shape of the node's output.

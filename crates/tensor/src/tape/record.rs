@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ndarray::ArrayD;
 use smallvec::SmallVec;
 
-use super::{lock, Node, NodeId, Op, Tape};
+use super::{lock, Node, NodeId, Op, Shape, Tape};
 use crate::error::{Result, TensorError};
 use crate::tensor::Repr;
 use crate::{Float, Tensor};
@@ -85,13 +85,15 @@ pub(crate) fn record<F: Float>(
     let tape = choose_tape(op.label(), inputs)?;
     // The ids of other (consumed) tapes are read before this tape is locked: holding two
     // tape locks at once could deadlock against a thread taking them in the other order.
-    let stale_from: SmallVec<[Option<u64>; 2]> = inputs
-        .iter()
-        .map(|t| match &t.repr {
+    // SmallVecs here are filled by `push` and `from_slice`: `collect` and `into` go through
+    // `extend`, about 70 instructions per call, 9% of all of W4's (W4 21.6 → 19.9 ms).
+    let mut stale_from: SmallVec<[Option<u64>; 2]> = SmallVec::new();
+    for input in inputs {
+        stale_from.push(match &input.repr {
             Repr::Recorded { tape: other, .. } if !other.same_as(&tape) => Some(other.id()),
             _ => None,
-        })
-        .collect();
+        });
+    }
     let output = Arc::new(output);
     let mut data = lock(&tape.data);
     if data.consumed {
@@ -123,18 +125,18 @@ pub(crate) fn record<F: Float>(
         ids.push(id);
     }
     let own_id = data.nodes.len();
-    let saved = saved
-        .iter()
-        .map(|s| match *s {
+    let mut saved_values = SmallVec::new();
+    for s in saved {
+        saved_values.push(match *s {
             Saved::Input(i) => (inputs[i].value(), ids[i]),
             Saved::Output => (Arc::clone(&output), Some(own_id)),
-        })
-        .collect();
-    let shape = output.shape().into();
+        });
+    }
+    let shape = Shape::from_slice(output.shape());
     let id = data.push(Node {
         op,
         inputs: ids,
-        saved,
+        saved: saved_values,
         shape,
         param: None,
     });
