@@ -8,7 +8,7 @@
 //! ```
 //!
 //! They are solved here without forming AᵀA, whose condition number is the square of A's:
-//! nalgebra's singular value decomposition A = UΣVᵀ gives [w; b] = VΣ⁻¹Uᵀy directly, in
+//! faer's singular value decomposition A = UΣVᵀ gives [w; b] = VΣ⁻¹Uᵀy directly, in
 //! f64, and its singular values tell when the problem has no unique answer.
 //!
 //! ```
@@ -20,7 +20,7 @@
 //! assert!((wb[0] - 2.0).abs() < 1e-12 && (wb[1] - 1.0).abs() < 1e-12);
 //! ```
 
-use nalgebra::{DMatrix, DVector};
+use faer::Mat;
 use tapegrad_tensor::Tensor;
 
 /// [w₁, …, w_d, b] minimising Σ(y − Xw − b)² for X of shape [n, d] and y of shape [n, 1];
@@ -40,20 +40,26 @@ pub fn fit_with_bias(x: &Tensor<f64>, y: &Tensor<f64>) -> Option<Vec<f64>> {
     );
     let (n, d) = (x.shape()[0], x.shape()[1]);
     assert_eq!(y.shape(), [n, 1], "fit_with_bias: y must have shape [n, 1]");
-    let a = DMatrix::from_fn(
-        n,
-        d + 1,
-        |i, j| if j < d { x.to_array()[[i, j]] } else { 1.0 },
-    );
-    let y = DVector::from_vec(y.to_vec());
-    let svd = a.svd(true, true);
-    let largest = svd.singular_values.max();
+    let x = x.to_array();
+    let a = Mat::<f64>::from_fn(n, d + 1, |i, j| if j < d { x[[i, j]] } else { 1.0 });
+    let y = y.to_vec();
+    let svd = a.thin_svd().ok()?;
+    let (u, sigma, v) = (svd.U(), svd.S().column_vector(), svd.V());
+    // Singular values come sorted, largest first.
+    let largest = if sigma.nrows() > 0 { sigma[0] } else { 0.0 };
     let cutoff = largest * n.max(d + 1) as f64 * f64::EPSILON;
-    if largest == 0.0 || svd.rank(cutoff) < d + 1 {
+    if sigma.nrows() < d + 1 || largest == 0.0 || sigma[d] <= cutoff {
         return None;
     }
-    let solution = svd.solve(&y, cutoff).expect("U and Vᵀ were computed");
-    Some(solution.iter().copied().collect())
+    // [w; b] = V·Σ⁻¹·Uᵀy: project y on each left singular vector, scale, map back.
+    let scaled: Vec<f64> = (0..=d)
+        .map(|k| (0..n).map(|i| u[(i, k)] * y[i]).sum::<f64>() / sigma[k])
+        .collect();
+    Some(
+        (0..=d)
+            .map(|j| (0..=d).map(|k| v[(j, k)] * scaled[k]).sum())
+            .collect(),
+    )
 }
 
 #[cfg(test)]
