@@ -306,9 +306,10 @@ fn faer_gemm<T: faer::traits::ComplexField + Copy + num_traits::Zero>(
 }
 
 /// Products with at least this many multiply-adds use every thread of rayon's pool. Smaller
-/// ones stay on this thread: at 2 threads, W2's (≤ 128·784·256) ran slower in parallel,
-/// 1.12 → 1.19 ms/step, while W5's 1024³ went 70 → 42 ms/rep.
-const PARALLEL_MIN_PRODUCT: usize = 512 * 512 * 512;
+/// ones stay on this thread: at 2 threads, a threshold of 64³ made W2 slower (1.12 → 1.19
+/// ms/step, its small products paying for the hand-off), 512³ left W2's 128·784·256 products
+/// on one core, and 256³ parallelises just those: W2 1.10 → 0.87 ms/step, W5 70 → 40 ms/rep.
+const PARALLEL_MIN_PRODUCT: usize = 256 * 256 * 256;
 
 /// All of rayon's global pool (RAYON_NUM_THREADS threads, else one per core) for a product of
 /// `work` multiply-adds, or this thread alone for small products and a one-thread pool.
