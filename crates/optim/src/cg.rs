@@ -19,7 +19,8 @@ use tapegrad_tensor::{Float, Param, Tensor};
 use crate::error::check;
 use crate::flat::{axpy, dot, loss_and_grad, norm, set_values, values};
 use crate::line_search::strong_wolfe;
-use crate::stop::{StopReason, StopRules};
+use crate::report::{converged_at_start, line_search_stopper};
+use crate::stop::StopReason;
 use crate::{OptimError, Report};
 
 /// Settings of [`ConjugateGradient`]; `Default`: at most 1000 iterations, stop when
@@ -80,21 +81,11 @@ impl<F: Float> ConjugateGradient<F> {
         let mut evaluations = 1;
         let mut d: Vec<f64> = g.iter().map(|v| -v).collect();
         let mut alpha = (1.0 / norm(&g)).min(1.0);
-        let mut stopper = StopRules {
-            max_iters: Some(self.config.max_iters),
-            rel_change_below: Some(self.config.tolerance_change),
-            grad_norm_below: Some(self.config.gtol),
-            ..Default::default()
-        }
-        .start();
-        let reason = if norm(&g) < self.config.gtol {
-            StopReason::GradientNorm {
-                norm: norm(&g),
-                gtol: self.config.gtol,
-                iters: 0,
-            }
-        } else {
-            loop {
+        let c = &self.config;
+        let mut stopper = line_search_stopper(c.max_iters, c.tolerance_change, c.gtol);
+        let reason = match converged_at_start(&g, c.gtol) {
+            Some(reason) => reason,
+            None => loop {
                 let slope = dot(&g, &d);
                 let found = strong_wolfe(&x, &d, f, slope, alpha, 0.01, &mut eval);
                 evaluations += found.evaluations;
@@ -127,15 +118,9 @@ impl<F: Float> ConjugateGradient<F> {
                 if let Some(reason) = stopper.check(f, Some(norm(&g))) {
                     break reason;
                 }
-            }
+            },
         };
         set_values(params, &x);
-        Report {
-            iterations: stopper.iters(),
-            evaluations,
-            loss: f,
-            grad_norm: norm(&g),
-            reason,
-        }
+        Report::new(stopper.iters(), evaluations, f, &g, reason)
     }
 }

@@ -17,7 +17,8 @@ use tapegrad_tensor::{Float, Param, Tensor};
 use crate::error::check;
 use crate::flat::{axpy, dot, loss_and_grad, norm, set_values, values};
 use crate::line_search::strong_wolfe;
-use crate::stop::{StopReason, StopRules};
+use crate::report::{converged_at_start, line_search_stopper};
+use crate::stop::StopReason;
 use crate::{OptimError, Report};
 
 /// Settings of [`Lbfgs`]; `Default`: history 10, at most 100 iterations, stop when
@@ -88,21 +89,11 @@ impl<F: Float> Lbfgs<F> {
         let (mut f, mut g) = eval(&x);
         let mut evaluations = 1;
         let mut history: Vec<(Vec<f64>, Vec<f64>, f64)> = Vec::new(); // (s, y, 1/yᵀs)
-        let mut stopper = StopRules {
-            max_iters: Some(self.config.max_iters),
-            rel_change_below: Some(self.config.tolerance_change),
-            grad_norm_below: Some(self.config.gtol),
-            ..Default::default()
-        }
-        .start();
-        let reason = if norm(&g) < self.config.gtol {
-            StopReason::GradientNorm {
-                norm: norm(&g),
-                gtol: self.config.gtol,
-                iters: 0,
-            }
-        } else {
-            loop {
+        let c = &self.config;
+        let mut stopper = line_search_stopper(c.max_iters, c.tolerance_change, c.gtol);
+        let reason = match converged_at_start(&g, c.gtol) {
+            Some(reason) => reason,
+            None => loop {
                 let mut d = two_loop(&g, &history);
                 if dot(&g, &d) >= 0.0 {
                     // Not a descent direction (the curvature pairs went stale): restart.
@@ -139,16 +130,10 @@ impl<F: Float> Lbfgs<F> {
                 if let Some(reason) = stopper.check(f, Some(norm(&g))) {
                     break reason;
                 }
-            }
+            },
         };
         set_values(params, &x);
-        Report {
-            iterations: stopper.iters(),
-            evaluations,
-            loss: f,
-            grad_norm: norm(&g),
-            reason,
-        }
+        Report::new(stopper.iters(), evaluations, f, &g, reason)
     }
 }
 

@@ -19,7 +19,8 @@ use tapegrad_tensor::{grad, no_grad, Float, Param, Tensor};
 
 use crate::error::check;
 use crate::flat::{axpy, dot, norm, of_tensors, set_values, values};
-use crate::stop::{StopReason, StopRules};
+use crate::report::converged_at_start;
+use crate::stop::StopRules;
 use crate::{OptimError, Report};
 
 /// Settings of [`NewtonCg`]; `Default`: at most 100 Newton iterations, stop when
@@ -90,13 +91,10 @@ impl<F: Float> NewtonCg<F> {
             let g_tensors =
                 grad(&loss, &leaf_refs, true).expect("the loss depends on the parameters");
             let g = of_tensors(&g_tensors);
-            if stopper.iters() == 0 && norm(&g) < self.config.gtol {
-                let reason = StopReason::GradientNorm {
-                    norm: norm(&g),
-                    gtol: self.config.gtol,
-                    iters: 0,
-                };
-                break (f, g, reason);
+            if stopper.iters() == 0 {
+                if let Some(reason) = converged_at_start(&g, self.config.gtol) {
+                    break (f, g, reason);
+                }
             }
             let hessian_times = |v: &[f64]| -> Vec<f64> {
                 let mut offset = 0;
@@ -143,13 +141,7 @@ impl<F: Float> NewtonCg<F> {
             }
         };
         set_values(params, &x);
-        Report {
-            iterations: stopper.iters(),
-            evaluations,
-            loss: f,
-            grad_norm: norm(&g),
-            reason,
-        }
+        Report::new(stopper.iters(), evaluations, f, &g, reason)
     }
 }
 
