@@ -29,28 +29,26 @@ use tapegrad_optim::stop::StopRules;
 use tapegrad_optim::Optimizer;
 use tapegrad_tensor::{no_grad, Float, Param, Tensor};
 
-use crate::module::Module;
+use crate::module::{Linear, Module};
 use crate::train::{fit_loop, FitReport};
 
 /// ŷ = Xw + b with w of shape [d, 1] and b of shape [1].
 #[derive(Clone, Debug)]
 pub struct LinearRegression<F: Float = f64> {
-    w: Param<F>,
-    b: Param<F>,
+    layer: Linear<F>,
 }
 
 impl<F: Float> LinearRegression<F> {
     /// A model for `n_features` inputs, starting from w = 0, b = 0.
     pub fn new(n_features: usize) -> Self {
         LinearRegression {
-            w: Param::new("w", ndarray::ArrayD::zeros(vec![n_features, 1])),
-            b: Param::new("b", ndarray::ArrayD::zeros(vec![1])),
+            layer: Linear::zeros(n_features, 1),
         }
     }
 
     /// The parameters, `[w, b]`, for an optimizer.
     pub fn params(&self) -> Vec<Param<F>> {
-        vec![self.w.clone(), self.b.clone()]
+        self.layer.parameters()
     }
 
     /// ŷ = Xw + b for X of shape [n, d] (recorded, so it can be differentiated).
@@ -59,7 +57,7 @@ impl<F: Float> LinearRegression<F> {
     /// When X's second dimension is not the model's number of features.
     #[track_caller]
     pub fn forward(&self, x: &Tensor<F>) -> Tensor<F> {
-        x.matmul(&self.w.tensor()) + self.b.tensor()
+        self.layer.forward(x)
     }
 
     /// L = 1/(2n)·Σ(y − ŷ)² for y of shape [n, 1].
@@ -109,17 +107,17 @@ impl<F: Float> LinearRegression<F> {
 
     /// The weights w₁, …, w_d.
     pub fn weights(&self) -> Vec<F> {
-        self.w.value().iter().copied().collect()
+        self.layer.weight().value().iter().copied().collect()
     }
 
     /// The bias b.
     pub fn bias(&self) -> F {
-        self.b.value()[[0]]
+        self.layer.bias().value()[[0]]
     }
 
     /// The number of input features d.
     pub fn n_features(&self) -> usize {
-        self.w.shape()[0]
+        self.layer.weight().shape()[0]
     }
 }
 
@@ -131,10 +129,7 @@ impl<F: Float> Module<F> for LinearRegression<F> {
     }
 
     fn named_parameters(&self) -> Vec<(String, Param<F>)> {
-        vec![
-            ("weight".into(), self.w.clone()),
-            ("bias".into(), self.b.clone()),
-        ]
+        self.layer.named_parameters()
     }
 }
 

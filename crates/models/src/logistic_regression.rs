@@ -22,14 +22,13 @@ use tapegrad_optim::Optimizer;
 use tapegrad_tensor::{no_grad, Float, Param, Tensor};
 
 use crate::loss::{binary_cross_entropy_with_logits, cross_entropy};
-use crate::module::Module;
+use crate::module::{Linear, Module};
 use crate::train::{fit_loop, FitReport};
 
 /// A linear classifier over `classes` classes (one logit for two, `classes` logits beyond).
 #[derive(Clone, Debug)]
 pub struct LogisticRegression<F: Float = f64> {
-    w: Param<F>,
-    b: Param<F>,
+    layer: Linear<F>,
     classes: usize,
 }
 
@@ -46,21 +45,20 @@ impl<F: Float> LogisticRegression<F> {
         );
         let logits = if classes == 2 { 1 } else { classes };
         LogisticRegression {
-            w: Param::new("w", ndarray::ArrayD::zeros(vec![n_features, logits])),
-            b: Param::new("b", ndarray::ArrayD::zeros(vec![logits])),
+            layer: Linear::zeros(n_features, logits),
             classes,
         }
     }
 
     /// The parameters, `[w, b]`, for an optimizer.
     pub fn params(&self) -> Vec<Param<F>> {
-        vec![self.w.clone(), self.b.clone()]
+        self.layer.parameters()
     }
 
     /// The logits z = xW + b: [n, 1] for two classes, [n, classes] beyond.
     #[track_caller]
     pub fn logits(&self, x: &Tensor<F>) -> Tensor<F> {
-        x.matmul(&self.w.tensor()) + self.b.tensor()
+        self.layer.forward(x)
     }
 
     /// The mean cross-entropy of the labels (each in 0..classes).
@@ -133,7 +131,7 @@ impl<F: Float> LogisticRegression<F> {
 
     /// The number of input features.
     pub fn n_features(&self) -> usize {
-        self.w.shape()[0]
+        self.layer.weight().shape()[0]
     }
 }
 
@@ -145,10 +143,7 @@ impl<F: Float> Module<F> for LogisticRegression<F> {
     }
 
     fn named_parameters(&self) -> Vec<(String, Param<F>)> {
-        vec![
-            ("weight".into(), self.w.clone()),
-            ("bias".into(), self.b.clone()),
-        ]
+        self.layer.named_parameters()
     }
 }
 

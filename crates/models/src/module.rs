@@ -58,6 +58,25 @@ impl<F: Float> Linear<F> {
             bias: Param::new("bias", ndarray::ArrayD::zeros(vec![outputs])),
         }
     }
+
+    /// A layer whose weights and bias start at zero: the start of linear and logistic
+    /// regression, whose losses are convex, so no random start is needed to break symmetry.
+    pub fn zeros(inputs: usize, outputs: usize) -> Self {
+        Linear {
+            weight: Param::new("weight", ndarray::ArrayD::zeros(vec![inputs, outputs])),
+            bias: Param::new("bias", ndarray::ArrayD::zeros(vec![outputs])),
+        }
+    }
+
+    /// W, of shape [in, out].
+    pub fn weight(&self) -> &Param<F> {
+        &self.weight
+    }
+
+    /// b, of shape [out].
+    pub fn bias(&self) -> &Param<F> {
+        &self.bias
+    }
 }
 
 impl<F: Float> Module<F> for Linear<F> {
