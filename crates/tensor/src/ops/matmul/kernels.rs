@@ -1,0 +1,405 @@
+//! How `matmul` computes a product: which kernel takes which case, and the kernels written
+//! here. Every path computes the same product; they differ in speed (and in rounding, at
+//! the level of summation order).
+//!
+//! | product | kernel | measured on |
+//! |---|---|---|
+//! | f32 X·v or Xᵀ·v, X stored row by row | [`simd_matrix_vector`]: explicit SIMD through `pulp` | W1 |
+//! | other X·v, Xᵀ·v with X contiguous | [`matrix_vector`], [`transposed_matrix_vector`] | W1 (before) |
+//! | f32/f64, at least 64³ multiply-adds | faer's GEMM, on every thread from 256³ | W2, W5 |
+//! | anything else (small or strided) | ndarray's `dot` (matrixmultiply) | W3 |
+//! | batched (rank > 2) | ndarray's `general_mat_mul`, one batch entry at a time | |
+
+use std::any::Any;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, Axis, Ix2, IxDyn};
+use pulp::{Simd, WithSimd};
+
+use crate::Float;
+
+/// op(a)·op(b) over the last two axes, op transposing when its flag is set; the batch axes of
+/// `a` and `b` are equal.
+pub(super) fn product<F: Float>(
+    a: &ArrayD<F>,
+    transpose_a: bool,
+    b: &ArrayD<F>,
+    transpose_b: bool,
+) -> ArrayD<F> {
+    if a.ndim() != 2 {
+        return batched(a, b, transpose_a, transpose_b);
+    }
+    let (a2, b2) = (view_2d(a, transpose_a), view_2d(b, transpose_b));
+    let (m, k, n) = (a2.nrows(), a2.ncols(), b2.ncols());
+    let fast = if n == 1 {
+        simd_matrix_vector(a, transpose_a, b).or_else(|| {
+            (!transpose_a && m * k >= FAER_MIN_MATRIX_VECTOR)
+                .then(|| faer_product(a, transpose_a, b, transpose_b))
+                .flatten()
+        })
+    } else if m * k * n >= FAER_MIN_PRODUCT {
+        // fast path: faer's GEMM, W5 74.7 → 70.2 ms/rep and W2 1.24 → 1.11 ms/step
+        faer_product(a, transpose_a, b, transpose_b)
+    } else {
+        None
+    };
+    fast.unwrap_or_else(|| matrix_product(a2, b2).into_dyn())
+}
+
+/// A rank-2 array as a 2-D view, transposed (axes swapped, no copy) if asked.
+fn view_2d<F: Float>(x: &ArrayD<F>, transpose: bool) -> ArrayView2<'_, F> {
+    let x = x.view().into_dimensionality::<Ix2>().expect("rank 2");
+    if transpose {
+        x.reversed_axes()
+    } else {
+        x
+    }
+}
+
+/// a·b for 2-D views. A product with a single output column is a matrix-vector product, and
+/// when `a` is stored contiguously — as X (linear regression's X·w) or as the transposed view
+/// Xᵀ (the backward pass's Xᵀ·g) — a loop reading X once in memory order beats GEMM, which
+/// first copies ("packs") all of X. (f32 X·v and Xᵀ·v, and large f64 X·v, are taken
+/// before this function, by [`simd_matrix_vector`] and faer.)
+pub(super) fn matrix_product<F: Float>(
+    a: ArrayView2<'_, F>,
+    b: ArrayView2<'_, F>,
+) -> ndarray::Array2<F> {
+    if b.ncols() == 1 && a.ncols() > 0 {
+        let v = b.column(0);
+        if let Some(x) = a.as_slice() {
+            // fast path: X·v, a dot product per row; W1's X·w 0.45 → 0.29 ms (vs ndarray's dot)
+            return matrix_vector(x, a.ncols(), v).insert_axis(Axis(1));
+        }
+        if let Some(x) = a.t().as_slice() {
+            // fast path: Xᵀ·v without packing X; W1's Xᵀ·g 0.47 → 0.17 ms (vs GEMM)
+            return transposed_matrix_vector(x, a.nrows(), v).insert_axis(Axis(1));
+        }
+    }
+    a.dot(&b)
+}
+
+/// X·v for X given as its row-major elements with rows `d` long: one dot product per row.
+fn matrix_vector<F: Float>(x: &[F], d: usize, v: ArrayView1<'_, F>) -> Array1<F> {
+    let v = v.as_standard_layout();
+    let v = v.as_slice().expect("standard layout");
+    x.chunks_exact(d).map(|row| dot(row, v)).collect()
+}
+
+/// Σₖ aₖ·bₖ summed in eight interleaved lanes, then the lanes, then the tail: the order of
+/// ndarray's `dot`, so results match it bit for bit. The lanes are independent, which lets the
+/// compiler keep them in SIMD registers.
+fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+    let mut lanes = [F::zero(); 8];
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (a_tail, b_tail) = (a_chunks.remainder(), b_chunks.remainder());
+    for (ca, cb) in a_chunks.zip(b_chunks) {
+        let (ca, cb): (&[F; 8], &[F; 8]) = (ca.try_into().expect("8"), cb.try_into().expect("8"));
+        for k in 0..8 {
+            lanes[k] += ca[k] * cb[k];
+        }
+    }
+    let mut sum = (lanes[0] + lanes[4]) + (lanes[1] + lanes[5]);
+    sum += lanes[2] + lanes[6];
+    sum += lanes[3] + lanes[7];
+    for (&p, &q) in a_tail.iter().zip(b_tail) {
+        sum += p * q;
+    }
+    sum
+}
+
+/// Rows of X per partial sum in [`transposed_matrix_vector`]: summing in blocks keeps the
+/// rounding error of a 100000-term f32 sum near a blocked GEMM's, not a running sum's.
+const ROW_BLOCK: usize = 256;
+
+/// Xᵀ·v for X given as its row-major elements with rows `d` long: Σᵢ vᵢ·xᵢ over the rows xᵢ,
+/// one pass over X in memory order. Columns are taken eight at a time, so that their eight
+/// running sums stay in registers while a block of rows streams past.
+fn transposed_matrix_vector<F: Float>(x: &[F], d: usize, v: ArrayView1<'_, F>) -> Array1<F> {
+    let v = v.as_standard_layout();
+    let v = v.as_slice().expect("standard layout");
+    let mut total = vec![F::zero(); d];
+    for (rows, v) in x.chunks(ROW_BLOCK * d).zip(v.chunks(ROW_BLOCK)) {
+        for col in (0..d).step_by(8) {
+            let width = 8.min(d - col);
+            let mut sums = [F::zero(); 8];
+            for (row, &vi) in rows.chunks_exact(d).zip(v) {
+                let row = &row[col..col + width];
+                if let Ok(row) = <&[F; 8]>::try_from(row) {
+                    for k in 0..8 {
+                        sums[k] += vi * row[k];
+                    }
+                } else {
+                    for (s, &xij) in sums.iter_mut().zip(row) {
+                        *s += vi * xij;
+                    }
+                }
+            }
+            for (t, s) in total[col..col + width].iter_mut().zip(sums) {
+                *t += s;
+            }
+        }
+    }
+    Array1::from(total)
+}
+
+/// X·v or Xᵀ·v (`transpose_x`) for f32, with X stored row by row and v the one column of
+/// `v` (stored as [k, 1], or as [1, k] and read transposed: contiguous either way); `None`
+/// for other element types and layouts.
+///
+/// The plain loops above are compiled for the baseline x86-64 CPU (SSE2, 4 lanes) and leave
+/// the vectorising to the compiler. These kernels are written with `pulp`'s portable SIMD
+/// vectors instead, and `pulp::Arch` picks at run time the widest instruction set the CPU
+/// has (AVX2 with fused multiply-add, 8 f32 lanes, on the machines measured here).
+// fast path: on W1's 100000×16 X, X·w 0.22 → 0.10 ms (vs faer) and Xᵀ·g 0.17 → 0.08 ms
+// (vs transposed_matrix_vector): W1 0.50 → 0.34 ms/step
+fn simd_matrix_vector<F: Float>(
+    x: &ArrayD<F>,
+    transpose_x: bool,
+    v: &ArrayD<F>,
+) -> Option<ArrayD<F>> {
+    let (x, v): (&dyn Any, &dyn Any) = (x, v);
+    let (x, v) = (
+        x.downcast_ref::<ArrayD<f32>>()?,
+        v.downcast_ref::<ArrayD<f32>>()?,
+    );
+    let (rows, cols) = (x.shape()[0], x.shape()[1]);
+    let (x, v) = (x.as_slice()?, v.as_slice()?);
+    if cols == 0 {
+        return None;
+    }
+    let arch = pulp::Arch::new();
+    let out = if transpose_x {
+        let mut out = vec![0.0; cols];
+        arch.dispatch(TransposedMatrixVector {
+            x,
+            d: cols,
+            v,
+            out: &mut out,
+        });
+        out
+    } else {
+        let mut out = vec![0.0; rows];
+        arch.dispatch(MatrixVector {
+            x,
+            d: cols,
+            v,
+            out: &mut out,
+        });
+        out
+    };
+    let out = Array2::from_shape_vec((out.len(), 1), out)
+        .expect("one entry per row")
+        .into_dyn();
+    (Box::new(out) as Box<dyn Any>)
+        .downcast::<ArrayD<F>>()
+        .ok()
+        .map(|out| *out)
+}
+
+/// out = X·v with X's rows `d` long: for each row, the lanes of one SIMD accumulator collect
+/// xⱼ·vⱼ a vector of j's at a time (a fused multiply-add each), then are summed across.
+struct MatrixVector<'a> {
+    x: &'a [f32],
+    d: usize,
+    v: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl WithSimd for MatrixVector<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let MatrixVector { x, d, v, out } = self;
+        let (v_vectors, v_tail) = S::as_simd_f32s(v);
+        for (row, out) in x.chunks_exact(d).zip(out) {
+            let (row_vectors, row_tail) = S::as_simd_f32s(row);
+            let mut acc = simd.splat_f32s(0.0);
+            for (&xs, &vs) in row_vectors.iter().zip(v_vectors) {
+                acc = simd.mul_add_f32s(xs, vs, acc);
+            }
+            let tail: f32 = row_tail.iter().zip(v_tail).map(|(x, v)| x * v).sum();
+            *out = simd.reduce_sum_f32s(acc) + tail;
+        }
+    }
+}
+
+/// out = Xᵀ·v = Σᵢ vᵢ·xᵢ over X's rows xᵢ (`d` long), accumulated into `out` (zeros on entry).
+///
+/// Columns are taken two SIMD vectors wide and rows two at a time, so four independent
+/// accumulators are in flight while 256-row blocks stream past (one accumulator would make
+/// every addition wait for the previous one); each block's sum is added to `out`, which keeps
+/// the rounding of a 100000-row sum near a blocked GEMM's. Columns left over at the right
+/// edge, fewer than two vectors' worth, are summed lane by lane.
+struct TransposedMatrixVector<'a> {
+    x: &'a [f32],
+    d: usize,
+    v: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl WithSimd for TransposedMatrixVector<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let TransposedMatrixVector { x, d, v, out } = self;
+        let width = 2 * std::mem::size_of::<S::f32s>() / std::mem::size_of::<f32>();
+        let vectored = d - d % width;
+        for col in (0..vectored).step_by(width) {
+            for (rows, v) in x.chunks(ROW_BLOCK * d).zip(v.chunks(ROW_BLOCK)) {
+                let zero = simd.splat_f32s(0.0);
+                let (mut a0, mut a1, mut b0, mut b1) = (zero, zero, zero, zero);
+                let (mut pairs, mut v_pairs) = (rows.chunks_exact(2 * d), v.chunks_exact(2));
+                for (pair, vp) in (&mut pairs).zip(&mut v_pairs) {
+                    let (row_a, row_b) = pair.split_at(d);
+                    let (xa, _) = S::as_simd_f32s(&row_a[col..col + width]);
+                    let (xb, _) = S::as_simd_f32s(&row_b[col..col + width]);
+                    let (va, vb) = (simd.splat_f32s(vp[0]), simd.splat_f32s(vp[1]));
+                    a0 = simd.mul_add_f32s(va, xa[0], a0);
+                    a1 = simd.mul_add_f32s(va, xa[1], a1);
+                    b0 = simd.mul_add_f32s(vb, xb[0], b0);
+                    b1 = simd.mul_add_f32s(vb, xb[1], b1);
+                }
+                for (row, &vi) in pairs.remainder().chunks_exact(d).zip(v_pairs.remainder()) {
+                    let (xa, _) = S::as_simd_f32s(&row[col..col + width]);
+                    let va = simd.splat_f32s(vi);
+                    a0 = simd.mul_add_f32s(va, xa[0], a0);
+                    a1 = simd.mul_add_f32s(va, xa[1], a1);
+                }
+                let (total, _) = S::as_mut_simd_f32s(&mut out[col..col + width]);
+                total[0] = simd.add_f32s(total[0], simd.add_f32s(a0, b0));
+                total[1] = simd.add_f32s(total[1], simd.add_f32s(a1, b1));
+            }
+        }
+        if vectored < d {
+            let mut block_sums = vec![0.0; d - vectored];
+            for (rows, v) in x.chunks(ROW_BLOCK * d).zip(v.chunks(ROW_BLOCK)) {
+                block_sums.fill(0.0);
+                for (row, &vi) in rows.chunks_exact(d).zip(v) {
+                    for (s, &xij) in block_sums.iter_mut().zip(&row[vectored..]) {
+                        *s += vi * xij;
+                    }
+                }
+                for (t, s) in out[vectored..].iter_mut().zip(&block_sums) {
+                    *t += s;
+                }
+            }
+        }
+    }
+}
+
+/// Products with at least this many multiply-adds (m·k·n) go to faer's GEMM: on 1024² f32 it
+/// is 6% faster than matrixmultiply, but on W3's [32, 16]·[16, 16] it was slower (W3 14.3 →
+/// 16.1 µs/step with faer for every size).
+pub(super) const FAER_MIN_PRODUCT: usize = 64 * 64 * 64;
+
+/// f64 matrix-vector products X·v with X of at least this many elements go to faer's kernel,
+/// which uses AVX where the CPU has it: on W1's 100000×16 X in f32 it took 0.22 ms against
+/// 0.29 ms for [`matrix_vector`] (built for SSE2 only). f32 has its own kernel below.
+pub(super) const FAER_MIN_MATRIX_VECTOR: usize = 64 * 64;
+
+/// op(a)·op(b) through faer when the element type is f32 or f64 and both operands are stored
+/// in standard (row-major) order; `None` otherwise. faer is generic over its own element
+/// trait, not over `Float`, so the arrays are matched against the two concrete types.
+fn faer_product<F: Float>(
+    a: &ArrayD<F>,
+    transpose_a: bool,
+    b: &ArrayD<F>,
+    transpose_b: bool,
+) -> Option<ArrayD<F>> {
+    let (a, b): (&dyn Any, &dyn Any) = (a, b);
+    let product: Box<dyn Any> =
+        if let (Some(a), Some(b)) = (a.downcast_ref::<ArrayD<f32>>(), b.downcast_ref()) {
+            Box::new(faer_gemm(a, transpose_a, b, transpose_b, 1.0f32)?)
+        } else if let (Some(a), Some(b)) = (a.downcast_ref::<ArrayD<f64>>(), b.downcast_ref()) {
+            Box::new(faer_gemm(a, transpose_a, b, transpose_b, 1.0f64)?)
+        } else {
+            return None;
+        };
+    product.downcast::<ArrayD<F>>().ok().map(|c| *c)
+}
+
+/// op(a)·op(b) for row-major 2-D arrays, in faer.
+fn faer_gemm<T: faer::traits::ComplexField + Copy + num_traits::Zero>(
+    a: &ArrayD<T>,
+    transpose_a: bool,
+    b: &ArrayD<T>,
+    transpose_b: bool,
+    one: T,
+) -> Option<ArrayD<T>> {
+    let (a, b) = (as_mat(a, transpose_a)?, as_mat(b, transpose_b)?);
+    let (m, n) = (a.nrows(), b.ncols());
+    let mut out = Array2::<T>::zeros((m, n));
+    let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut()?, m, n);
+    let par = parallelism(m * a.ncols() * n);
+    faer::linalg::matmul::matmul(c, faer::Accum::Replace, a, b, one, par);
+    Some(out.into_dyn())
+}
+
+/// Products with at least this many multiply-adds use every thread of rayon's pool. Smaller
+/// ones stay on this thread: at 2 threads, a threshold of 64³ made W2 slower (1.12 → 1.19
+/// ms/step, its small products paying for the hand-off), 512³ left W2's 128·784·256 products
+/// on one core, and 256³ parallelises just those: W2 1.10 → 0.87 ms/step, W5 70 → 40 ms/rep.
+const PARALLEL_MIN_PRODUCT: usize = 256 * 256 * 256;
+
+/// All of rayon's global pool (RAYON_NUM_THREADS threads, else one per core) for a product of
+/// `work` multiply-adds, or this thread alone for small products and a one-thread pool.
+fn parallelism(work: usize) -> faer::Par {
+    if work < PARALLEL_MIN_PRODUCT {
+        return faer::Par::Seq;
+    }
+    match faer::Par::rayon(0) {
+        par if par.degree() > 1 => par,
+        _ => faer::Par::Seq,
+    }
+}
+
+/// A row-major 2-D array as a faer matrix, transposed if asked (a strided view, no copy).
+fn as_mat<T: faer::traits::ComplexField>(
+    x: &ArrayD<T>,
+    transpose: bool,
+) -> Option<faer::MatRef<'_, T>> {
+    let m = faer::MatRef::from_row_major_slice(x.as_slice()?, x.shape()[0], x.shape()[1]);
+    Some(if transpose { m.transpose() } else { m })
+}
+
+/// A loop of 2-D products over the flattened batch axes.
+fn batched<F: Float>(
+    a: &ArrayD<F>,
+    b: &ArrayD<F>,
+    transpose_a: bool,
+    transpose_b: bool,
+) -> ArrayD<F> {
+    let r = a.ndim();
+    let (a_rows, a_cols) = (a.shape()[r - 2], a.shape()[r - 1]);
+    let (b_rows, b_cols) = (b.shape()[r - 2], b.shape()[r - 1]);
+    let m = if transpose_a { a_cols } else { a_rows };
+    let n = if transpose_b { b_rows } else { b_cols };
+    let batch: usize = a.shape()[..r - 2].iter().product();
+    let a3 = a.as_standard_layout();
+    let b3 = b.as_standard_layout();
+    let a3 = a3
+        .view()
+        .into_shape_with_order((batch, a_rows, a_cols))
+        .expect("contiguous");
+    let b3 = b3
+        .view()
+        .into_shape_with_order((batch, b_rows, b_cols))
+        .expect("contiguous");
+    let mut out = ndarray::Array3::<F>::zeros((batch, m, n));
+    for ((a, b), mut c) in a3
+        .axis_iter(Axis(0))
+        .zip(b3.axis_iter(Axis(0)))
+        .zip(out.axis_iter_mut(Axis(0)))
+    {
+        let a = if transpose_a { a.reversed_axes() } else { a };
+        let b = if transpose_b { b.reversed_axes() } else { b };
+        general_mat_mul(F::one(), &a, &b, F::zero(), &mut c);
+    }
+    let mut out_shape = a.shape()[..r - 2].to_vec();
+    out_shape.extend([m, n]);
+    out.into_shape_with_order(IxDyn(&out_shape))
+        .expect("contiguous")
+}
