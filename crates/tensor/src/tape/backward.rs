@@ -160,15 +160,23 @@ fn sweep<F: Float>(
     grads[root] = Some(seed);
     let mut found: Vec<Option<Tensor<F>>> = vec![None; wanted.len()];
     for i in (0..=root).rev() {
-        // Own the node: popped from a consumed tape (freeing its arrays as we go), or copied
+        // The node: read in place from a consumed tape, whose nodes above i are freed as the
+        // sweep goes (dropped where they lie: moving each node out cost 3% of W4), or copied
         // out of the lock, because a second-order rule records onto this very tape.
-        let popped = owned
-            .as_mut()
-            .map(|nodes| nodes.pop().expect("one node per index"));
+        if let Some(nodes) = owned.as_mut() {
+            nodes.truncate(i + 1);
+        }
         let Some(grad_out) = grads[i].take() else {
             continue; // no path from node i to the root
         };
-        let node = popped.unwrap_or_else(|| lock(&tape.data).nodes[i].clone());
+        let copied;
+        let node = match &owned {
+            Some(nodes) => &nodes[i],
+            None => {
+                copied = lock(&tape.data).nodes[i].clone();
+                &copied
+            }
+        };
         for (slot, _) in found.iter_mut().zip(wanted).filter(|(_, &w)| w == i) {
             *slot = Some(grad_out.clone());
         }
@@ -184,7 +192,7 @@ fn sweep<F: Float>(
         }
         let ctx = BackwardCtx {
             op: &node.op,
-            node: &node,
+            node,
             tape,
             create_graph: mode == Mode::CreateGraph,
         };
