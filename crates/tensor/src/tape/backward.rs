@@ -14,7 +14,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use super::record::GradMode;
-use super::{lock, Node, NodeId, Op, Tape};
+use super::{Node, NodeId, Op, Tape};
 use crate::error::{or_panic, Result, TensorError};
 use crate::ops;
 use crate::tensor::Repr;
@@ -142,18 +142,18 @@ fn sweep<F: Float>(
         return Err(TensorError::NotRecorded { op });
     };
     let root = *root;
-    let mut owned = {
-        let mut data = lock(&tape.data);
-        if data.consumed {
-            return Err(TensorError::Consumed { op, tape: data.id });
-        }
-        if mode == Mode::Consume {
-            let mut nodes = data.take_nodes();
-            nodes.truncate(root + 1);
-            Some(nodes)
-        } else {
-            None
-        }
+    let consumed = || TensorError::Consumed {
+        op,
+        tape: tape.id(),
+    };
+    let mut owned = if mode == Mode::Consume {
+        let mut nodes = tape.take_nodes().ok_or_else(consumed)?;
+        nodes.truncate(root + 1);
+        Some(nodes)
+    } else if tape.is_consumed() {
+        return Err(consumed());
+    } else {
+        None
     };
     let _mode = GradMode::set(mode == Mode::CreateGraph);
     let mut grads: Vec<Option<Tensor<F>>> = vec![None; root + 1];
@@ -173,7 +173,7 @@ fn sweep<F: Float>(
         let node = match &owned {
             Some(nodes) => &nodes[i],
             None => {
-                copied = lock(&tape.data).nodes[i].clone();
+                copied = tape.nodes()[i].clone();
                 &copied
             }
         };

@@ -23,7 +23,7 @@ mod record;
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use ndarray::ArrayD;
@@ -72,17 +72,21 @@ impl<F: Float> Clone for Node<F> {
     }
 }
 
+/// What every handle to one tape shares.
 pub(crate) struct TapeData<F: Float> {
-    pub id: u64,
-    pub nodes: Vec<Node<F>>,
-    /// Set by a consuming `backward`: the nodes are gone and no op may be added.
-    pub consumed: bool,
+    /// The tape's number, unique within the process.
+    id: u64,
+    /// Set by a consuming `backward`: the nodes are gone and no op may be added. It changes
+    /// only while `nodes` is locked, so a reader holding that lock sees it exactly, and a
+    /// reader without the lock (`choose_tape`, `Tape::current`) never has to take it.
+    consumed: AtomicBool,
+    nodes: Mutex<Vec<Node<F>>>,
 }
 
 /// A shared handle to one tape. Every tensor recorded on it holds one, so the tape lives
 /// exactly as long as the step's tensors do.
 pub struct Tape<F: Float = f32> {
-    pub(crate) data: Arc<Mutex<TapeData<F>>>,
+    pub(crate) data: Arc<TapeData<F>>,
 }
 
 impl<F: Float> Clone for Tape<F> {
@@ -107,22 +111,22 @@ impl<F: Float> Tape<F> {
     fn new() -> Self {
         LIVE_TAPES.fetch_add(1, Ordering::Relaxed);
         Tape {
-            data: Arc::new(Mutex::new(TapeData {
+            data: Arc::new(TapeData {
                 id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
-                nodes: Vec::new(),
-                consumed: false,
-            })),
+                consumed: AtomicBool::new(false),
+                nodes: Mutex::new(Vec::new()),
+            }),
         }
     }
 
     /// The tape's number, unique within the process (`#3` in messages).
     pub fn id(&self) -> u64 {
-        lock(&self.data).id
+        self.data.id
     }
 
     /// How many nodes are recorded (0 once a `backward` consumed the tape).
     pub fn len(&self) -> usize {
-        lock(&self.data).nodes.len()
+        self.nodes().len()
     }
 
     /// Whether no node is recorded.
@@ -132,7 +136,24 @@ impl<F: Float> Tape<F> {
 
     /// Whether a `backward` has consumed (freed) this tape.
     pub fn is_consumed(&self) -> bool {
-        lock(&self.data).consumed
+        self.data.consumed.load(Ordering::Acquire)
+    }
+
+    /// The node list, locked.
+    pub(crate) fn nodes(&self) -> MutexGuard<'_, Vec<Node<F>>> {
+        lock(&self.data.nodes)
+    }
+
+    /// Takes every node out (for a consuming backward) and marks the tape consumed; `None`
+    /// when an earlier backward already did.
+    pub(crate) fn take_nodes(&self) -> Option<Vec<Node<F>>> {
+        let mut nodes = self.nodes();
+        if self.is_consumed() {
+            return None;
+        }
+        self.data.consumed.store(true, Ordering::Release);
+        LIVE_NODES.fetch_sub(nodes.len(), Ordering::Relaxed);
+        Some(std::mem::take(&mut *nodes))
     }
 
     pub(crate) fn same_as(&self, other: &Tape<F>) -> bool {
@@ -150,13 +171,13 @@ impl<F: Float> Tape<F> {
                 .iter()
                 .find(|(k, _)| *k == key)
                 .and_then(|(_, weak)| weak.upgrade())
-                .and_then(|any| any.downcast::<Mutex<TapeData<F>>>().ok())
-                .filter(|data| !lock(data).consumed);
+                .and_then(|any| any.downcast::<TapeData<F>>().ok())
+                .filter(|data| !data.consumed.load(Ordering::Acquire));
             if let Some(data) = live {
                 return Tape { data };
             }
             let tape = Tape::new();
-            let weak: Weak<Mutex<TapeData<F>>> = Arc::downgrade(&tape.data);
+            let weak: Weak<TapeData<F>> = Arc::downgrade(&tape.data);
             current.retain(|(k, _)| *k != key);
             current.push((key, weak));
             tape
@@ -171,25 +192,18 @@ thread_local! {
     static CURRENT_TAPES: RefCell<Vec<(TypeId, AnyWeak)>> = const { RefCell::new(Vec::new()) };
 }
 
-impl<F: Float> TapeData<F> {
-    pub(crate) fn push(&mut self, node: Node<F>) -> NodeId {
-        LIVE_NODES.fetch_add(1, Ordering::Relaxed);
-        self.nodes.push(node);
-        self.nodes.len() - 1
-    }
-
-    /// Takes every node out (for a consuming backward) and marks the tape consumed.
-    pub(crate) fn take_nodes(&mut self) -> Vec<Node<F>> {
-        self.consumed = true;
-        LIVE_NODES.fetch_sub(self.nodes.len(), Ordering::Relaxed);
-        std::mem::take(&mut self.nodes)
-    }
+/// Appends `node` to a tape's (locked) node list and returns its id.
+pub(crate) fn push_node<F: Float>(nodes: &mut Vec<Node<F>>, node: Node<F>) -> NodeId {
+    LIVE_NODES.fetch_add(1, Ordering::Relaxed);
+    nodes.push(node);
+    nodes.len() - 1
 }
 
 impl<F: Float> Drop for TapeData<F> {
     fn drop(&mut self) {
         LIVE_TAPES.fetch_sub(1, Ordering::Relaxed);
-        LIVE_NODES.fetch_sub(self.nodes.len(), Ordering::Relaxed);
+        let nodes = self.nodes.get_mut().unwrap_or_else(|e| e.into_inner());
+        LIVE_NODES.fetch_sub(nodes.len(), Ordering::Relaxed);
     }
 }
 

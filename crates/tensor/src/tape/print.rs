@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Write};
 
-use super::{lock, Node, Op, Tape};
+use super::{Node, Op, Tape};
 use crate::error::ShapeFmt;
 use crate::Float;
 
@@ -35,10 +35,10 @@ fn leaf_name<F: Float>(node: &Node<F>) -> String {
 /// ```
 impl<F: Float> fmt::Display for Tape<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let data = lock(&self.data);
-        let state = if data.consumed { ", consumed" } else { "" };
-        writeln!(f, "tape #{} ({} nodes{state})", data.id, data.nodes.len())?;
-        for (i, node) in data.nodes.iter().enumerate() {
+        let nodes = self.nodes();
+        let state = if self.is_consumed() { ", consumed" } else { "" };
+        writeln!(f, "tape #{} ({} nodes{state})", self.id(), nodes.len())?;
+        for (i, node) in nodes.iter().enumerate() {
             let label = node.op.label();
             let shape = ShapeFmt(&node.shape);
             let params = node.op.params();
@@ -70,14 +70,14 @@ impl<F: Float> Tape<F> {
     ///
     /// Render it with `dot -Tsvg tape.dot > tape.svg`.
     pub fn to_dot(&self) -> String {
-        let data = lock(&self.data);
+        let nodes = self.nodes();
         let mut dot = String::new();
         let _ = writeln!(
             dot,
             "digraph tape_{} {{\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];",
-            data.id
+            self.id()
         );
-        for (i, node) in data.nodes.iter().enumerate() {
+        for (i, node) in nodes.iter().enumerate() {
             let mut label = format!(
                 "%{i} {}{}",
                 node.op.label(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ndarray::ArrayD;
 use smallvec::SmallVec;
 
-use super::{lock, Node, NodeId, Op, Shape, Tape};
+use super::{push_node, Node, NodeId, Op, Shape, Tape};
 use crate::error::{Result, TensorError};
 use crate::tensor::Repr;
 use crate::{Float, Tensor};
@@ -83,40 +83,34 @@ pub(crate) fn record<F: Float>(
         return Ok(Tensor::from_arc(Arc::new(output)));
     }
     let tape = choose_tape(op.label(), inputs)?;
-    // The ids of other (consumed) tapes are read before this tape is locked: holding two
-    // tape locks at once could deadlock against a thread taking them in the other order.
-    // SmallVecs here are filled by `push` and `from_slice`: `collect` and `into` go through
-    // `extend`, about 70 instructions per call, 9% of all of W4's (W4 21.6 → 19.9 ms).
-    let mut stale_from: SmallVec<[Option<u64>; 2]> = SmallVec::new();
-    for input in inputs {
-        stale_from.push(match &input.repr {
-            Repr::Recorded { tape: other, .. } if !other.same_as(&tape) => Some(other.id()),
-            _ => None,
-        });
-    }
     let output = Arc::new(output);
-    let mut data = lock(&tape.data);
-    if data.consumed {
+    let mut nodes = tape.nodes();
+    if tape.is_consumed() {
         return Err(TensorError::Consumed {
             op: op.label(),
-            tape: data.id,
+            tape: tape.id(),
         });
     }
-    let tape_id = data.id;
+    let tape_id = tape.id();
+    // SmallVecs here are filled by `push` and `from_slice`: `collect` and `into` go through
+    // `extend`, about 70 instructions per call, 9% of all of W4's (W4 21.6 → 19.9 ms).
     let mut ids: SmallVec<[Option<NodeId>; 2]> = SmallVec::with_capacity(inputs.len());
-    for (input, stale_from) in inputs.iter().zip(stale_from) {
-        let id = match (&input.repr, stale_from) {
-            (Repr::Constant(_), _) => None,
+    for input in inputs {
+        let id = match &input.repr {
+            Repr::Constant(_) => None,
             // Only a consumed tape can differ here (choose_tape rejected live ones).
-            (Repr::Recorded { value, .. }, Some(other)) => {
-                let stale = Op::Stale { tape: other };
-                Some(data.push(leaf_node(stale, value.shape(), None)))
+            Repr::Recorded {
+                value, tape: other, ..
+            } if !other.same_as(&tape) => {
+                let stale = Op::Stale { tape: other.id() };
+                Some(push_node(&mut nodes, leaf_node(stale, value.shape(), None)))
             }
-            (Repr::Recorded { id, .. }, None) => Some(*id),
-            (Repr::Param(p), _) => Some(match p.leaf_on(tape_id) {
+            Repr::Recorded { id, .. } => Some(*id),
+            Repr::Param(p) => Some(match p.leaf_on(tape_id) {
                 Some(id) => id,
                 None => {
-                    let id = data.push(leaf_node(Op::Leaf, p.shape(), Some(p.clone())));
+                    let leaf = leaf_node(Op::Leaf, p.shape(), Some(p.clone()));
+                    let id = push_node(&mut nodes, leaf);
                     p.set_leaf(tape_id, id);
                     id
                 }
@@ -124,7 +118,7 @@ pub(crate) fn record<F: Float>(
         };
         ids.push(id);
     }
-    let own_id = data.nodes.len();
+    let own_id = nodes.len();
     let mut saved_values = SmallVec::new();
     for s in saved {
         saved_values.push(match *s {
@@ -133,14 +127,17 @@ pub(crate) fn record<F: Float>(
         });
     }
     let shape = Shape::from_slice(output.shape());
-    let id = data.push(Node {
-        op,
-        inputs: ids,
-        saved: saved_values,
-        shape,
-        param: None,
-    });
-    drop(data);
+    let id = push_node(
+        &mut nodes,
+        Node {
+            op,
+            inputs: ids,
+            saved: saved_values,
+            shape,
+            param: None,
+        },
+    );
+    drop(nodes);
     Ok(Tensor {
         repr: Repr::Recorded {
             value: output,
