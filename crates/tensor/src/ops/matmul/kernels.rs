@@ -341,7 +341,7 @@ fn faer_gemm<T: faer::traits::ComplexField + Copy + num_traits::Zero>(
 /// pool. Smaller ones stay on this thread: at 2 threads, a threshold of 64³ made W2 slower
 /// (1.12 → 1.19 ms/step, its small products paying for the hand-off), 512³ left W2's
 /// 128·784·256 products on one core.
-const PARALLEL_MIN_PRODUCT: usize = 256 * 256 * 256;
+pub(super) const PARALLEL_MIN_PRODUCT: usize = 256 * 256 * 256;
 
 /// How many threads a product of `work` multiply-adds should use: all of rayon's global pool
 /// (RAYON_NUM_THREADS threads, else one per core) for large products, else one.

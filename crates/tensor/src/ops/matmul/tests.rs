@@ -250,6 +250,29 @@ fn simd_matrix_vector_agrees_with_an_f64_reference() {
 }
 
 #[test]
+fn parallel_products_agree_with_matrixmultiply() {
+    // From PARALLEL_MIN_PRODUCT multiply-adds, a product's rows are split among rayon's
+    // threads; three threads make the split uneven (a third, then two thirds halved again).
+    let (m, k, n) = (301, 256, 260);
+    assert!(m * k * n >= super::kernels::PARALLEL_MIN_PRODUCT);
+    let (a, b) = (uniform(&[m, k], 11), uniform(&[k, n], 12));
+    let expected = a
+        .view()
+        .into_dimensionality::<ndarray::Ix2>()
+        .unwrap()
+        .dot(&b.view().into_dimensionality::<ndarray::Ix2>().unwrap());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let got = pool.install(|| Tensor::from_array(a.clone()).matmul(&Tensor::from_array(b.clone())));
+    assert_eq!(got.shape(), &[m, n]);
+    for (p, q) in got.to_vec().iter().zip(expected.iter()) {
+        assert!((p - q).abs() < 1e-10, "{p} vs {q}");
+    }
+}
+
+#[test]
 fn shape_errors() {
     let err = Tensor::<f32>::zeros(&[3, 4])
         .try_matmul(&Tensor::zeros(&[5, 2]))
