@@ -168,24 +168,18 @@ fn simd_matrix_vector<F: Float>(
     if cols == 0 {
         return None;
     }
-    let arch = pulp::Arch::new();
+    let threads = if x.len() >= PARALLEL_MIN_MATRIX_VECTOR {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
     let out = if transpose_x {
         let mut out = vec![0.0; cols];
-        arch.dispatch(TransposedMatrixVector {
-            x,
-            d: cols,
-            v,
-            out: &mut out,
-        });
+        transposed_matrix_vector_on(threads, x, cols, v, &mut out);
         out
     } else {
         let mut out = vec![0.0; rows];
-        arch.dispatch(MatrixVector {
-            x,
-            d: cols,
-            v,
-            out: &mut out,
-        });
+        matrix_vector_on(threads, x, cols, v, &mut out);
         out
     };
     let out = Array2::from_shape_vec((out.len(), 1), out)
@@ -195,6 +189,49 @@ fn simd_matrix_vector<F: Float>(
         .downcast::<ArrayD<F>>()
         .ok()
         .map(|out| *out)
+}
+
+/// f32 matrix-vector products with X of at least this many elements split X's rows among
+/// rayon's threads, the calling thread taking the first block.
+pub(super) const PARALLEL_MIN_MATRIX_VECTOR: usize = 1 << 20;
+
+/// [`MatrixVector`] on `threads` threads, each taking a block of rows of X and of `out`.
+fn matrix_vector_on(threads: usize, x: &[f32], d: usize, v: &[f32], out: &mut [f32]) {
+    if threads <= 1 || out.len() < 2 {
+        pulp::Arch::new().dispatch(MatrixVector { x, d, v, out });
+        return;
+    }
+    let first = threads / 2;
+    let split = out.len() * first / threads;
+    let (x_top, x_bottom) = x.split_at(split * d);
+    let (out_top, out_bottom) = out.split_at_mut(split);
+    rayon::in_place_scope(|scope| {
+        scope.spawn(|_| matrix_vector_on(threads - first, x_bottom, d, v, out_bottom));
+        matrix_vector_on(first, x_top, d, v, out_top);
+    });
+}
+
+/// [`TransposedMatrixVector`] on `threads` threads: each sums the rows of its block of X
+/// into a vector of its own, and the vectors are added at the end.
+fn transposed_matrix_vector_on(threads: usize, x: &[f32], d: usize, v: &[f32], out: &mut [f32]) {
+    if threads <= 1 || v.len() < 2 {
+        pulp::Arch::new().dispatch(TransposedMatrixVector { x, d, v, out });
+        return;
+    }
+    let first = threads / 2;
+    let split = v.len() * first / threads;
+    let (x_top, x_bottom) = x.split_at(split * d);
+    let (v_top, v_bottom) = v.split_at(split);
+    let mut bottom = vec![0.0; d];
+    rayon::in_place_scope(|scope| {
+        scope.spawn(|_| {
+            transposed_matrix_vector_on(threads - first, x_bottom, d, v_bottom, &mut bottom)
+        });
+        transposed_matrix_vector_on(first, x_top, d, v_top, out);
+    });
+    for (total, part) in out.iter_mut().zip(bottom) {
+        *total += part;
+    }
 }
 
 /// out = X·v with X's rows `d` long: for each row, the lanes of one SIMD accumulator collect

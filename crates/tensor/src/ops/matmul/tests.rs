@@ -273,6 +273,50 @@ fn parallel_products_agree_with_matrixmultiply() {
 }
 
 #[test]
+fn parallel_matrix_vector_products_agree_with_an_f64_reference() {
+    // From PARALLEL_MIN_MATRIX_VECTOR elements, f32 X·v and Xᵀ·v split X's rows among
+    // rayon's threads (three here: uneven blocks); Xᵀ·v then adds the threads' sums.
+    let (rows, cols) = (65_537, 17);
+    assert!(rows * cols >= super::kernels::PARALLEL_MIN_MATRIX_VECTOR);
+    let (x64, v64, g64) = (
+        uniform(&[rows, cols], 21),
+        uniform(&[cols, 1], 22),
+        uniform(&[rows, 1], 23),
+    );
+    let x2: ndarray::Array2<f64> = x64.clone().into_dimensionality().unwrap();
+    let expected_xv = x2.dot(&v64.clone().into_dimensionality::<ndarray::Ix2>().unwrap());
+    let expected_xtg = x2
+        .t()
+        .dot(&g64.clone().into_dimensionality::<ndarray::Ix2>().unwrap());
+    let f32_tensor = |a: &ndarray::ArrayD<f64>| Tensor::from_array(a.mapv(|v| v as f32));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let (xv, xtg) = pool.install(|| {
+        let x = f32_tensor(&x64);
+        (
+            x.matmul_t(&f32_tensor(&v64), false, false),
+            x.matmul_t(&f32_tensor(&g64), true, false),
+        )
+    });
+    for (got, want) in xv.to_vec().iter().zip(expected_xv.iter()) {
+        assert!(
+            (f64::from(*got) - want).abs() < 1e-5,
+            "X·v: {got} vs {want}"
+        );
+    }
+    // Each entry sums 65537 products of numbers in [-1, 1): sums of order 10², so 1e-3
+    // allows a few ulps.
+    for (got, want) in xtg.to_vec().iter().zip(expected_xtg.iter()) {
+        assert!(
+            (f64::from(*got) - want).abs() < 1e-2,
+            "Xᵀ·g: {got} vs {want}"
+        );
+    }
+}
+
+#[test]
 fn shape_errors() {
     let err = Tensor::<f32>::zeros(&[3, 4])
         .try_matmul(&Tensor::zeros(&[5, 2]))
