@@ -12,6 +12,7 @@
 
 use clap::ValueEnum;
 use tapegrad::models::loss::{binary_cross_entropy_with_logits, cross_entropy, mse};
+use tapegrad::models::metrics;
 use tapegrad::models::module::{Activation, Linear, Module, Sequential};
 use tapegrad::models::{LinearRegression, LogisticRegression};
 use tapegrad::{no_grad, Param, Tensor};
@@ -155,26 +156,15 @@ impl Model {
         match (self.predict(x), targets) {
             (Predictions::Values(y_hat), Targets::Values(y)) => {
                 let y = y.to_vec();
-                let mean = y.iter().sum::<f64>() / y.len() as f64;
-                let residual: f64 = y.iter().zip(&y_hat).map(|(a, b)| (a - b).powi(2)).sum();
-                let total: f64 = y.iter().map(|a| (a - mean).powi(2)).sum();
                 Score::Regression {
-                    mse: residual / y.len() as f64,
-                    r2: if total > 0.0 {
-                        1.0 - residual / total
-                    } else {
-                        f64::NAN
-                    },
+                    mse: metrics::mean_squared_error(&y, &y_hat),
+                    r2: metrics::r2_score(&y, &y_hat),
                 }
             }
             (Predictions::Probabilities(p), Targets::Classes(labels)) => {
-                let correct = p
-                    .iter()
-                    .zip(labels)
-                    .filter(|(row, &label)| most_probable(row) == label)
-                    .count();
+                let predicted: Vec<usize> = p.iter().map(|row| most_probable(row)).collect();
                 Score::Classification {
-                    accuracy: correct as f64 / labels.len() as f64,
+                    accuracy: metrics::accuracy(labels, &predicted),
                 }
             }
             _ => unreachable!("a model's task and its targets agree"),

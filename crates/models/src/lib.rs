@@ -23,6 +23,7 @@ pub mod least_squares;
 mod linear_regression;
 mod logistic_regression;
 pub mod loss;
+pub mod metrics;
 pub mod model_selection;
 pub mod module;
 pub mod preprocess;

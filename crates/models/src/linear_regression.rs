@@ -93,16 +93,12 @@ impl<F: Float> LinearRegression<F> {
     }
 
     /// The coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)² (1 is a perfect fit,
-    /// 0 is no better than predicting the mean).
+    /// 0 is no better than predicting the mean; NaN when y does not vary), as
+    /// [`metrics::r2_score`](crate::metrics::r2_score) computes it.
     #[track_caller]
     pub fn score(&self, x: &Tensor<F>, y: &Tensor<F>) -> f64 {
-        no_grad(|| {
-            let residual = y - &self.forward(x);
-            let centred = y - &y.mean();
-            let unexplained = (&residual * &residual).sum().item().as_f64();
-            let total = (&centred * &centred).sum().item().as_f64();
-            1.0 - unexplained / total
-        })
+        let as_f64 = |t: &Tensor<F>| t.to_vec().into_iter().map(F::as_f64).collect::<Vec<_>>();
+        crate::metrics::r2_score(&as_f64(y), &as_f64(&self.predict(x)))
     }
 
     /// The weights w₁, …, w_d.

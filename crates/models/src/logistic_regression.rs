@@ -115,13 +115,7 @@ impl<F: Float> LogisticRegression<F> {
     /// The fraction of rows whose predicted class is the label.
     #[track_caller]
     pub fn accuracy(&self, x: &Tensor<F>, labels: &[usize]) -> f64 {
-        let correct = self
-            .predict(x)
-            .iter()
-            .zip(labels)
-            .filter(|(p, l)| p == l)
-            .count();
-        correct as f64 / labels.len() as f64
+        crate::metrics::accuracy(labels, &self.predict(x))
     }
 
     /// The number of classes.
