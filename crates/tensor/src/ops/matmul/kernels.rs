@@ -2,13 +2,18 @@
 //! here. Every path computes the same product; they differ in speed (and in rounding, at
 //! the level of summation order).
 //!
-//! | product | kernel | measured on |
+//! | product | kernel | motivated by |
 //! |---|---|---|
 //! | f32 X·v or Xᵀ·v, X stored row by row | [`simd_matrix_vector`]: explicit SIMD through `pulp` | W1 |
-//! | other X·v, Xᵀ·v with X contiguous | [`matrix_vector`], [`transposed_matrix_vector`] | W1 (before) |
-//! | f32/f64, at least 64³ multiply-adds | faer's GEMM, on every thread from 256³ | W2, W5 |
+//! | f64 X·v, X of at least 64² elements | faer's matrix-vector kernel | |
+//! | other X·v, Xᵀ·v with X contiguous | [`matrix_vector`], [`transposed_matrix_vector`] | gradchecks |
+//! | f32/f64, at least 64³ multiply-adds | faer's GEMM, rows split among threads from 256³ | W2, W5 |
 //! | anything else (small or strided) | ndarray's `dot` (matrixmultiply) | W3 |
 //! | batched (rank > 2) | ndarray's `general_mat_mul`, one batch entry at a time | |
+//!
+//! Which instruction set `pulp` picks is decided on the machine that runs the program, so
+//! f32 matrix-vector results can differ in the last bits between CPUs (fused multiply-add
+//! rounds once where a separate multiply and add round twice).
 
 use std::any::Any;
 
