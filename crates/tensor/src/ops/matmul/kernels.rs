@@ -241,11 +241,11 @@ fn transposed_matrix_vector_on(threads: usize, x: &[f32], d: usize, v: &[f32], o
 
 /// out = X·v with X's rows `d` long: for each row, the lanes of one SIMD accumulator collect
 /// xⱼ·vⱼ a vector of j's at a time (a fused multiply-add each), then are summed across.
-struct MatrixVector<'a> {
-    x: &'a [f32],
-    d: usize,
-    v: &'a [f32],
-    out: &'a mut [f32],
+pub(super) struct MatrixVector<'a> {
+    pub x: &'a [f32],
+    pub d: usize,
+    pub v: &'a [f32],
+    pub out: &'a mut [f32],
 }
 
 impl WithSimd for MatrixVector<'_> {
@@ -274,11 +274,11 @@ impl WithSimd for MatrixVector<'_> {
 /// every addition wait for the previous one); each block's sum is added to `out`, which keeps
 /// the rounding of a 100000-row sum near a blocked GEMM's. Columns left over at the right
 /// edge, fewer than two vectors' worth, are summed lane by lane.
-struct TransposedMatrixVector<'a> {
-    x: &'a [f32],
-    d: usize,
-    v: &'a [f32],
-    out: &'a mut [f32],
+pub(super) struct TransposedMatrixVector<'a> {
+    pub x: &'a [f32],
+    pub d: usize,
+    pub v: &'a [f32],
+    pub out: &'a mut [f32],
 }
 
 impl WithSimd for TransposedMatrixVector<'_> {

@@ -250,6 +250,71 @@ fn simd_matrix_vector_agrees_with_an_f64_reference() {
 }
 
 #[test]
+fn simd_kernels_agree_on_every_instruction_set() {
+    // pulp runs the kernels with the widest vectors the CPU has; CPUs without AVX2 get its
+    // scalar fallback (one lane). Both, on this machine, against the f64 reference.
+    use super::kernels::{MatrixVector, TransposedMatrixVector};
+    use pulp::WithSimd;
+    for (rows, cols) in [(5, 1), (257, 3), (300, 16), (33, 21)] {
+        let x: Vec<f32> = uniform(&[rows, cols], 31)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        let v: Vec<f32> = uniform(&[cols], 32).iter().map(|&v| v as f32).collect();
+        let g: Vec<f32> = uniform(&[rows], 33).iter().map(|&v| v as f32).collect();
+        let xv_exact: Vec<f64> = x
+            .chunks(cols)
+            .map(|row| {
+                row.iter()
+                    .zip(&v)
+                    .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                    .sum()
+            })
+            .collect();
+        let xtg_exact: Vec<f64> = (0..cols)
+            .map(|j| {
+                (0..rows)
+                    .map(|i| f64::from(x[i * cols + j]) * f64::from(g[i]))
+                    .sum()
+            })
+            .collect();
+        let run = |scalar: bool| {
+            let (mut xv, mut xtg) = (vec![0.0f32; rows], vec![0.0f32; cols]);
+            let d = cols;
+            let product = MatrixVector {
+                x: &x,
+                d,
+                v: &v,
+                out: &mut xv,
+            };
+            let transposed = TransposedMatrixVector {
+                x: &x,
+                d,
+                v: &g,
+                out: &mut xtg,
+            };
+            if scalar {
+                product.with_simd(pulp::Scalar::new());
+                transposed.with_simd(pulp::Scalar::new());
+            } else {
+                pulp::Arch::new().dispatch(product);
+                pulp::Arch::new().dispatch(transposed);
+            }
+            (xv, xtg)
+        };
+        for scalar in [false, true] {
+            let (xv, xtg) = run(scalar);
+            for (got, want) in xv.iter().zip(&xv_exact).chain(xtg.iter().zip(&xtg_exact)) {
+                assert!(
+                    (f64::from(*got) - want).abs() < 1e-4,
+                    "{rows}×{cols}, scalar {scalar}: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn parallel_products_agree_with_matrixmultiply() {
     // From PARALLEL_MIN_PRODUCT multiply-adds, a product's rows are split among rayon's
     // threads; three threads make the split uneven (a third, then two thirds halved again).
