@@ -161,7 +161,7 @@ fn sweep<F: Float>(
     let mut found: Vec<Option<Tensor<F>>> = vec![None; wanted.len()];
     for i in (0..=root).rev() {
         // The node: read in place from a consumed tape, whose nodes above i are freed as the
-        // sweep goes (dropped where they lie: moving each node out cost 3% of W4), or copied
+        // sweep goes (dropped where they lie: moving each node out cost 7% of W4), or copied
         // out of the lock, because a second-order rule records onto this very tape.
         if let Some(nodes) = owned.as_mut() {
             nodes.truncate(i + 1);
