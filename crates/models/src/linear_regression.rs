@@ -32,7 +32,7 @@ use tapegrad_tensor::{no_grad, Float, Param, Tensor};
 use crate::module::{Linear, Module};
 use crate::train::{fit_loop, FitReport};
 
-/// ŷ = Xw + b with w of shape [d, 1] and b of shape [1].
+/// ŷ = Xw + b with w of shape `[d, 1]` and b of shape `[1]`.
 #[derive(Clone, Debug)]
 pub struct LinearRegression<F: Float = f64> {
     layer: Linear<F>,
@@ -118,7 +118,7 @@ impl<F: Float> LinearRegression<F> {
 }
 
 /// As a module the model is its [`forward`](LinearRegression::forward), with parameters named
-/// `weight` ([d, 1]) and `bias` ([1]), so it can be saved and loaded like any layer.
+/// `weight` (`[d, 1]`) and `bias` (`[1]`), so it can be saved and loaded like any layer.
 impl<F: Float> Module<F> for LinearRegression<F> {
     fn forward(&self, x: &Tensor<F>) -> Tensor<F> {
         LinearRegression::forward(self, x)

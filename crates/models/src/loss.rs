@@ -54,7 +54,7 @@ pub fn huber<F: Float>(y_hat: &Tensor<F>, y: &Tensor<F>, delta: F) -> Tensor<F> 
 }
 
 /// Cross-entropy of class logits z [n, C] against class indices: −mean over rows of
-/// log softmax(z)ᵢ[labelᵢ]. Stable for any logits (it goes through `log_softmax`);
+/// log softmax(z)ᵢ\[labelᵢ\]. Stable for any logits (it goes through `log_softmax`);
 /// ∂L/∂zᵢ = (softmax(zᵢ) − onehot(labelᵢ))/n.
 ///
 /// # Errors

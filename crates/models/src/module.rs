@@ -42,7 +42,7 @@ pub trait Module<F: Float>: Send + Sync {
     fn set_training(&mut self, _training: bool) {}
 }
 
-/// y = xW + b with W of shape [in, out] (stored the way `x @ w` reads it) and b of shape [out].
+/// y = xW + b with W of shape `[in, out]` (stored the way `x @ w` reads it) and b of shape `[out]`.
 #[derive(Clone, Debug)]
 pub struct Linear<F: Float> {
     weight: Param<F>,
@@ -73,7 +73,7 @@ impl<F: Float> Linear<F> {
         &self.weight
     }
 
-    /// b, of shape [out].
+    /// b, of shape `[out]`.
     pub fn bias(&self) -> &Param<F> {
         &self.bias
     }
