@@ -35,6 +35,7 @@ mod error;
 mod float;
 pub mod gradcheck;
 mod ops;
+mod parallel;
 mod param;
 pub mod shape;
 pub mod tape;

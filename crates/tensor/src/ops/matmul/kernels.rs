@@ -21,7 +21,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, Axis, Ix2, IxDyn};
 use pulp::{Simd, WithSimd};
 
-use crate::Float;
+use crate::{parallel, Float};
 
 /// op(a)·op(b) over the last two axes, op transposing when its flag is set; the batch axes of
 /// `a` and `b` are equal.
@@ -174,7 +174,7 @@ fn simd_matrix_vector<F: Float>(
         return None;
     }
     let threads = if x.len() >= PARALLEL_MIN_MATRIX_VECTOR {
-        rayon::current_num_threads()
+        parallel::threads()
     } else {
         1
     };
@@ -210,10 +210,10 @@ fn matrix_vector_on(threads: usize, x: &[f32], d: usize, v: &[f32], out: &mut [f
     let split = out.len() * first / threads;
     let (x_top, x_bottom) = x.split_at(split * d);
     let (out_top, out_bottom) = out.split_at_mut(split);
-    rayon::in_place_scope(|scope| {
-        scope.spawn(|_| matrix_vector_on(threads - first, x_bottom, d, v, out_bottom));
-        matrix_vector_on(first, x_top, d, v, out_top);
-    });
+    parallel::join(
+        || matrix_vector_on(first, x_top, d, v, out_top),
+        || matrix_vector_on(threads - first, x_bottom, d, v, out_bottom),
+    );
 }
 
 /// [`TransposedMatrixVector`] on `threads` threads: each sums the rows of its block of X
@@ -228,12 +228,10 @@ fn transposed_matrix_vector_on(threads: usize, x: &[f32], d: usize, v: &[f32], o
     let (x_top, x_bottom) = x.split_at(split * d);
     let (v_top, v_bottom) = v.split_at(split);
     let mut bottom = vec![0.0; d];
-    rayon::in_place_scope(|scope| {
-        scope.spawn(|_| {
-            transposed_matrix_vector_on(threads - first, x_bottom, d, v_bottom, &mut bottom)
-        });
-        transposed_matrix_vector_on(first, x_top, d, v_top, out);
-    });
+    parallel::join(
+        || transposed_matrix_vector_on(first, x_top, d, v_top, out),
+        || transposed_matrix_vector_on(threads - first, x_bottom, d, v_bottom, &mut bottom),
+    );
     for (total, part) in out.iter_mut().zip(bottom) {
         *total += part;
     }
@@ -391,7 +389,7 @@ fn threads_for(work: usize) -> usize {
     if work < PARALLEL_MIN_PRODUCT {
         1
     } else {
-        rayon::current_num_threads()
+        parallel::threads()
     }
 }
 
@@ -415,10 +413,10 @@ fn product_split_by_rows<T: faer::traits::ComplexField + Copy>(
     let split = c.nrows() * first / threads;
     let (c_top, c_bottom) = c.split_at_row_mut(split);
     let (a_top, a_bottom) = a.split_at_row(split);
-    rayon::in_place_scope(|scope| {
-        scope.spawn(|_| product_split_by_rows(c_bottom, a_bottom, b, one, threads - first));
-        product_split_by_rows(c_top, a_top, b, one, first);
-    });
+    parallel::join(
+        || product_split_by_rows(c_top, a_top, b, one, first),
+        || product_split_by_rows(c_bottom, a_bottom, b, one, threads - first),
+    );
 }
 
 /// A row-major 2-D array as a faer matrix, transposed if asked (a strided view, no copy).
