@@ -197,7 +197,7 @@ fn simd_matrix_vector<F: Float>(
 }
 
 /// f32 matrix-vector products with X of at least this many elements split X's rows among
-/// rayon's threads, the calling thread taking the first block.
+/// the threads (see `crate::parallel`), the calling thread taking the first block.
 pub(super) const PARALLEL_MIN_MATRIX_VECTOR: usize = 1 << 20;
 
 /// [`MatrixVector`] on `threads` threads, each taking a block of rows of X and of `out`.
@@ -377,8 +377,8 @@ fn faer_gemm<T: faer::traits::ComplexField + Copy + num_traits::Zero>(
     Some(out.into_dyn())
 }
 
-/// Products with at least this many multiply-adds are shared among every thread of rayon's
-/// pool. Smaller ones stay on this thread: at 2 threads, a threshold of 64³ made W2 slower
+/// Products with at least this many multiply-adds are split among the threads (see
+/// `crate::parallel`). Smaller ones stay on this thread: at 2 threads, a threshold of 64³ made W2 slower
 /// (1.12 → 1.19 ms/step, its small products paying for the hand-off), 512³ left W2's
 /// 128·784·256 products on one core.
 pub(super) const PARALLEL_MIN_PRODUCT: usize = 256 * 256 * 256;
@@ -395,7 +395,7 @@ fn threads_for(work: usize) -> usize {
 
 /// c = a·b on `threads` threads: the rows of c (and of a) are split into one block per
 /// thread, each block an ordinary one-thread GEMM. The calling thread computes the first
-/// block itself while the pool's threads take the others.
+/// block itself while pool threads, kept awake between products, take the others.
 // fast path: row blocks instead of faer's own parallel GEMM, which on W2's [128, 784]·[784,
 // 256] at 2 threads took 270–540 µs against 290 µs (450 µs on one thread)
 fn product_split_by_rows<T: faer::traits::ComplexField + Copy>(
