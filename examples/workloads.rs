@@ -480,6 +480,12 @@ fn main() {
             }
         }
     }
+    // `--threads` sizes rayon's global pool, from which tapegrad takes its thread count (the
+    // benchmark runner also sets RAYON_NUM_THREADS to the same number).
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("the global pool is configured once, before any parallel work");
     let run = |w: &str| workload == "all" || workload == w;
     // The heap check runs before anything is timed; then counting stops.
     let heap = if run("w3_tiny") {
