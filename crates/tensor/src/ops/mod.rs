@@ -117,12 +117,22 @@ pub(crate) fn mask<F: Float>(x: &Tensor<F>, keep: impl Fn(F) -> bool) -> Tensor<
 /// An owned, standard-layout copy of `view`. A contiguous view is one `memcpy`; a strided
 /// one (a transpose, a broadcast) is copied lane by lane through `assign`, which is several
 /// times faster than ndarray's element-by-element `to_owned` on dynamic-rank arrays.
-/// Size-1 axes are dropped first: they do not change the order of the elements, but `assign`
-/// would otherwise walk lanes one element long (W1's bias stretched to [100000, 1]: the two
-/// broadcasts of a W1 step took 30% of it before).
+/// A view that reads one element everywhere (a broadcast scalar) is a fill. Otherwise size-1
+/// axes are dropped first: they do not change the order of the elements, but `assign` would
+/// walk lanes one element long (W1's bias stretched to [100000, 1]: the two broadcasts of a
+/// W1 step took 30% of it before).
 pub(crate) fn materialize<F: Float>(view: ndarray::ArrayViewD<'_, F>) -> ArrayD<F> {
     if view.is_standard_layout() {
         return view.to_owned();
+    }
+    let one_element = view
+        .shape()
+        .iter()
+        .zip(view.strides())
+        .all(|(&n, &s)| n <= 1 || s == 0);
+    if let (true, Some(&x)) = (one_element, view.first()) {
+        // fast path: one value repeated is a fill, W1 0.76 → 0.69 ms/step
+        return ArrayD::from_elem(view.raw_dim(), x);
     }
     if !view.is_empty() && view.shape().contains(&1) {
         let shape = view.raw_dim();
