@@ -173,11 +173,7 @@ fn simd_matrix_vector<F: Float>(
     if cols == 0 {
         return None;
     }
-    let threads = if x.len() >= PARALLEL_MIN_MATRIX_VECTOR {
-        parallel::threads()
-    } else {
-        1
-    };
+    let threads = threads_for(x.len(), PARALLEL_MIN_MATRIX_VECTOR);
     let out = if transpose_x {
         let mut out = vec![0.0; cols];
         transposed_matrix_vector_on(threads, x, cols, v, &mut out);
@@ -187,13 +183,8 @@ fn simd_matrix_vector<F: Float>(
         matrix_vector_on(threads, x, cols, v, &mut out);
         out
     };
-    let out = Array2::from_shape_vec((out.len(), 1), out)
-        .expect("one entry per row")
-        .into_dyn();
-    (Box::new(out) as Box<dyn Any>)
-        .downcast::<ArrayD<F>>()
-        .ok()
-        .map(|out| *out)
+    let out = Array2::from_shape_vec((out.len(), 1), out).expect("one entry per row");
+    as_generic(out.into_dyn())
 }
 
 /// f32 matrix-vector products with X of at least this many elements split X's rows among
@@ -350,15 +341,22 @@ fn faer_product<F: Float>(
     transpose_b: bool,
 ) -> Option<ArrayD<F>> {
     let (a, b): (&dyn Any, &dyn Any) = (a, b);
-    let product: Box<dyn Any> =
-        if let (Some(a), Some(b)) = (a.downcast_ref::<ArrayD<f32>>(), b.downcast_ref()) {
-            Box::new(faer_gemm(a, transpose_a, b, transpose_b, 1.0f32)?)
-        } else if let (Some(a), Some(b)) = (a.downcast_ref::<ArrayD<f64>>(), b.downcast_ref()) {
-            Box::new(faer_gemm(a, transpose_a, b, transpose_b, 1.0f64)?)
-        } else {
-            return None;
-        };
-    product.downcast::<ArrayD<F>>().ok().map(|c| *c)
+    if let (Some(a), Some(b)) = (a.downcast_ref::<ArrayD<f32>>(), b.downcast_ref()) {
+        as_generic(faer_gemm(a, transpose_a, b, transpose_b, 1.0f32)?)
+    } else if let (Some(a), Some(b)) = (a.downcast_ref::<ArrayD<f64>>(), b.downcast_ref()) {
+        as_generic(faer_gemm(a, transpose_a, b, transpose_b, 1.0f64)?)
+    } else {
+        None
+    }
+}
+
+/// An array of a concrete element type (f32, f64) as the caller's generic `F`, which the
+/// caller matched it against: the way back from the kernels that only exist for f32 or f64.
+fn as_generic<F: Float, T: 'static>(out: ArrayD<T>) -> Option<ArrayD<F>> {
+    (Box::new(out) as Box<dyn Any>)
+        .downcast::<ArrayD<F>>()
+        .ok()
+        .map(|out| *out)
 }
 
 /// op(a)·op(b) for row-major 2-D arrays, in faer.
@@ -373,7 +371,8 @@ fn faer_gemm<T: faer::traits::ComplexField + Copy + num_traits::Zero>(
     let (m, n) = (a.nrows(), b.ncols());
     let mut out = Array2::<T>::zeros((m, n));
     let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut()?, m, n);
-    product_split_by_rows(c, a, b, one, threads_for(m * a.ncols() * n));
+    let threads = threads_for(m * a.ncols() * n, PARALLEL_MIN_PRODUCT);
+    product_split_by_rows(c, a, b, one, threads);
     Some(out.into_dyn())
 }
 
@@ -383,10 +382,10 @@ fn faer_gemm<T: faer::traits::ComplexField + Copy + num_traits::Zero>(
 /// 128·784·256 products on one core.
 pub(super) const PARALLEL_MIN_PRODUCT: usize = 256 * 256 * 256;
 
-/// How many threads a product of `work` multiply-adds should use: all of rayon's global pool
-/// (RAYON_NUM_THREADS threads, else one per core) for large products, else one.
-fn threads_for(work: usize) -> usize {
-    if work < PARALLEL_MIN_PRODUCT {
+/// How many threads a kernel of `work` (multiply-adds, or elements read) should use: every
+/// thread (see `crate::parallel`) from `parallel_from` on, else just this one.
+fn threads_for(work: usize, parallel_from: usize) -> usize {
+    if work < parallel_from {
         1
     } else {
         parallel::threads()
