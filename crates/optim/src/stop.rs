@@ -84,40 +84,53 @@ pub enum StopReason {
     },
 }
 
-impl fmt::Display for StopReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl StopReason {
+    /// The reason as a sentence that counts in `unit` ("epoch", "iteration", …), pluralised
+    /// by the count: `describe("epoch")` reads "reached the maximum of 1 epoch".
+    pub fn describe(&self, unit: &str) -> String {
+        let count = |n: usize| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
         match self {
             StopReason::MaxIterations { iters } => {
-                write!(f, "reached the maximum of {iters} iterations")
+                format!("reached the maximum of {}", count(*iters))
             }
             StopReason::LossBelow {
                 loss,
                 threshold,
                 iters,
-            } => {
-                write!(
-                    f,
-                    "loss {loss:.2e} is below {threshold:e} after {iters} iterations"
-                )
-            }
-            StopReason::RelativeChange { change, tol, iters } => write!(
-                f,
-                "relative loss change {change:.2e} is below {tol:e} after {iters} iterations"
+            } => format!(
+                "loss {loss:.2e} is below {threshold:e} after {}",
+                count(*iters)
             ),
-            StopReason::GradientNorm { norm, gtol, iters } => {
-                write!(
-                    f,
-                    "gradient norm {norm:.2e} is below {gtol:e} after {iters} iterations"
-                )
-            }
-            StopReason::NoProgress { iters } => write!(
-                f,
-                "no step lowers the loss any more (floating-point precision) after {iters} iterations"
+            StopReason::RelativeChange { change, tol, iters } => format!(
+                "relative loss change {change:.2e} is below {tol:e} after {}",
+                count(*iters)
+            ),
+            StopReason::GradientNorm { norm, gtol, iters } => format!(
+                "gradient norm {norm:.2e} is below {gtol:e} after {}",
+                count(*iters)
+            ),
+            StopReason::NoProgress { iters } => format!(
+                "no step lowers the loss any more (floating-point precision) after {}",
+                count(*iters)
             ),
             StopReason::Diverged { loss, iters } => {
-                write!(f, "diverged: the loss is {loss:.3e} after {iters} iterations")
+                format!("diverged: the loss is {loss:.3e} after {}", count(*iters))
             }
         }
+    }
+
+    /// Whether the run reached a minimum by some rule (not the budget, not divergence).
+    pub fn converged(&self) -> bool {
+        !matches!(
+            self,
+            StopReason::MaxIterations { .. } | StopReason::Diverged { .. }
+        )
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe("iteration"))
     }
 }
 
@@ -129,6 +142,17 @@ impl StopRules {
             iters: 0,
             first: None,
             previous: None,
+        }
+    }
+
+    /// A checker for a run whose loss before its first iteration was `initial_loss`: growth
+    /// is measured from it, and so is the first relative change.
+    pub fn start_at(self, initial_loss: f64) -> Stopper {
+        Stopper {
+            rules: self,
+            iters: 0,
+            first: Some(initial_loss),
+            previous: Some(initial_loss),
         }
     }
 }
@@ -276,6 +300,28 @@ mod tests {
         assert_eq!(
             r.to_string(),
             "gradient norm 3.20e-9 is below 1e-8 after 12 iterations"
+        );
+        let once = StopReason::MaxIterations { iters: 1 };
+        assert_eq!(once.describe("epoch"), "reached the maximum of 1 epoch");
+        assert!(!once.converged() && r.converged());
+    }
+
+    #[test]
+    fn growth_is_measured_from_the_initial_loss() {
+        // 1 → 50 → 150: from the start that is 150×, over the 100× limit, although the
+        // first checked loss (50) grew only 3×.
+        let rules = StopRules {
+            loss_growth_above: Some(100.0),
+            ..Default::default()
+        };
+        let mut stopper = rules.start_at(1.0);
+        assert_eq!(stopper.check(50.0, None), None);
+        assert_eq!(
+            stopper.check(150.0, None),
+            Some(StopReason::Diverged {
+                loss: 150.0,
+                iters: 2
+            })
         );
     }
 }
