@@ -54,6 +54,57 @@ pub fn train_test_split(n: usize, test_fraction: f64, seed: u64) -> (Vec<usize>,
     (order, test)
 }
 
+/// [`train_test_split`] within each class: the rows of every class are shuffled and split
+/// on their own, so the test rows hold the classes in the proportions of the whole set, and
+/// every class keeps at least one training row (a class seen only in testing could never
+/// be predicted). `labels[i]` is row i's class; both lists come back in shuffled order.
+///
+/// ```
+/// use tapegrad_models::data::stratified_train_test_split;
+/// let labels = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1];
+/// let (train, test) = stratified_train_test_split(&labels, 0.5, 1);
+/// let ones = |rows: &[usize]| rows.iter().filter(|&&i| labels[i] == 1).count();
+/// assert_eq!((ones(&train), ones(&test)), (1, 1));
+/// assert_eq!((train.len(), test.len()), (5, 5));
+/// ```
+///
+/// # Panics
+/// When `test_fraction` is outside [0, 1].
+#[track_caller]
+pub fn stratified_train_test_split(
+    labels: &[usize],
+    test_fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    assert!(
+        (0.0..=1.0).contains(&test_fraction),
+        "stratified_train_test_split: test_fraction = {test_fraction}; it must be in [0, 1]"
+    );
+    let classes = labels.iter().max().map_or(0, |&k| k + 1);
+    let mut by_class = vec![Vec::new(); classes];
+    for i in shuffled(labels.len(), seed) {
+        by_class[labels[i]].push(i);
+    }
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for mut rows in by_class {
+        let held_out = ((rows.len() as f64 * test_fraction).round() as usize)
+            .min(rows.len().saturating_sub(1));
+        test.extend(rows.split_off(rows.len() - held_out));
+        train.extend(rows);
+    }
+    // Interleave the classes again: shuffle each list with a seed of its own.
+    let reorder = |rows: Vec<usize>, seed: u64| -> Vec<usize> {
+        shuffled(rows.len(), seed)
+            .into_iter()
+            .map(|i| rows[i])
+            .collect()
+    };
+    (
+        reorder(train, seed.wrapping_add(1)),
+        reorder(test, seed.wrapping_add(2)),
+    )
+}
+
 /// k (train, validation) splits of shuffled row indices: each row is in exactly one
 /// validation fold; fold sizes differ by at most one.
 ///
@@ -130,6 +181,18 @@ mod tests {
             assert_eq!(train.len() + validation.len(), 10);
             assert!(validation.iter().all(|v| !train.contains(v)));
         }
+        let labels = [2, 0, 2, 1, 2, 0, 2, 2, 0, 2];
+        let (train, test) = stratified_train_test_split(&labels, 0.3, 5);
+        let mut both: Vec<usize> = train.iter().chain(&test).copied().collect();
+        both.sort_unstable();
+        assert_eq!(both, (0..10).collect::<Vec<_>>());
+        let count = |rows: &[usize], k| rows.iter().filter(|&&i| labels[i] == k).count();
+        // Class 2: 6 rows, 2 held out; class 0: 3 rows, 1; class 1: 1 row, kept for training.
+        assert_eq!(
+            [count(&test, 2), count(&test, 0), count(&test, 1)],
+            [2, 1, 0]
+        );
+        assert_eq!(count(&train, 1), 1);
         let all: Vec<usize> = batches(&[4, 5, 6, 7, 8], 2, 9).flatten().collect();
         let mut sorted = all.clone();
         sorted.sort_unstable();

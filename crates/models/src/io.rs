@@ -6,10 +6,13 @@
 //! weight as [in, out] (the way `x @ w` reads it) where `torch.nn.Linear` keeps [out, in], so
 //! transpose it when moving weights into a torch module.
 //!
-//! Files are never left half-written: [`save`] writes a temporary file in the target's
-//! folder, flushes it to disk and renames it over the target, so a crash mid-save leaves the
-//! previous file intact. [`load`] checks every tensor (present, same shape, a float type)
-//! before changing any parameter, so a bad file leaves the model as it was.
+//! Files are never left half-written: [`save`] writes through
+//! [`atomic::write_atomically`](crate::atomic::write_atomically) (a temporary file in the
+//! target's folder, flushed, then renamed over the target; symlinks written through, never a
+//! folder or a device replaced), so a crash mid-save leaves the previous file intact. The
+//! same weights give the same bytes on every run: the header's keys are sorted. [`load`]
+//! checks every tensor (present, same shape, a float type, every value finite) before
+//! changing any parameter, so a bad file leaves the model as it was.
 //!
 //! ```
 //! use tapegrad_models::io::{load, save};
@@ -27,13 +30,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, SafeTensors};
 use tapegrad_tensor::Float;
 
+use crate::atomic::write_atomically;
 use crate::module::Module;
 
 /// What can go wrong saving or loading weights; every message names the file.
@@ -72,6 +75,18 @@ pub enum IoError {
         /// The shape the model expects.
         model: Vec<usize>,
     },
+    /// A tensor holds NaN or an infinity: weights like that predict nonsense (every class
+    /// the same, every number NaN), so they are refused rather than loaded.
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// The parameter's name.
+        name: String,
+        /// The first bad value's position in row-major order.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
     /// A tensor is stored as something other than F32 or F64.
     Dtype {
         /// The file.
@@ -96,6 +111,11 @@ impl fmt::Display for IoError {
             IoError::Shape { path, name, file, model } => write!(
                 f,
                 "load_weights {:?}: tensor {name:?} has shape {file:?}, the model expects {model:?}",
+                path.display()
+            ),
+            IoError::NonFinite { path, name, index, value } => write!(
+                f,
+                "load_weights {:?}: tensor {name:?} holds {value} at position {index}; weights must be finite",
                 path.display()
             ),
             IoError::Dtype { path, name, found } => write!(
@@ -144,6 +164,53 @@ fn to_bytes<F: Float>(values: &ArrayD<F>) -> (Dtype, Vec<u8>) {
     }
 }
 
+/// One tensor as it goes into a file.
+struct Entry {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+/// The bytes of a safetensors file holding `entries` and `metadata`, the same bytes for the
+/// same contents every time: the header's keys in sorted order and the tensors' data in the
+/// order of their names. The format is an 8-byte little-endian header length, the JSON
+/// header (each tensor's dtype, shape and byte range; `__metadata__` for the text), padded
+/// with spaces to a multiple of 8 bytes, then the tensors' bytes back to back.
+fn serialize(mut entries: Vec<Entry>, metadata: &Metadata) -> Vec<u8> {
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut header = serde_json::Map::new();
+    if !metadata.is_empty() {
+        let text = metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        header.insert("__metadata__".into(), serde_json::Value::Object(text));
+    }
+    let mut offset = 0;
+    for entry in &entries {
+        let end = offset + entry.bytes.len();
+        header.insert(
+            entry.name.clone(),
+            serde_json::json!({
+                "dtype": format!("{:?}", entry.dtype),
+                "shape": entry.shape,
+                "data_offsets": [offset, end],
+            }),
+        );
+        offset = end;
+    }
+    let mut json = serde_json::Value::Object(header).to_string().into_bytes();
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut bytes = Vec::with_capacity(8 + json.len() + offset);
+    bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&json);
+    for entry in &entries {
+        bytes.extend_from_slice(&entry.bytes);
+    }
+    bytes
+}
+
 /// Writes every parameter of `module` to `path` in safetensors format, atomically (temporary
 /// file, flush, rename).
 ///
@@ -168,37 +235,21 @@ pub fn save_with_metadata<F: Float>(
     path: impl AsRef<Path>,
 ) -> Result<(), IoError> {
     let path = path.as_ref();
-    let params = module.named_parameters();
-    let buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = params
-        .iter()
+    let entries = module
+        .named_parameters()
+        .into_iter()
         .map(|(name, p)| {
             let (dtype, bytes) = to_bytes(&p.value());
-            (name.clone(), dtype, p.shape().to_vec(), bytes)
+            Entry {
+                name,
+                dtype,
+                shape: p.shape().to_vec(),
+                bytes,
+            }
         })
         .collect();
-    let views = buffers.iter().map(|(name, dtype, shape, bytes)| {
-        let view = TensorView::new(*dtype, shape.clone(), bytes).expect("bytes match the shape");
-        (name.as_str(), view)
-    });
-    let header = (!metadata.is_empty()).then(|| metadata.clone().into_iter().collect());
-    let bytes = safetensors::serialize(views, header).map_err(|e| IoError::Format {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    })?;
-    let file_name = path
-        .file_name()
-        .map_or_else(|| "weights".into(), |n| n.to_string_lossy());
-    let temporary = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        io_error(path)(e)
-    })
+    let bytes = serialize(entries, metadata);
+    write_atomically(path, &bytes).map_err(io_error(path))
 }
 
 /// The metadata in the header of the safetensors file at `path` (empty when it has none),
@@ -271,6 +322,14 @@ pub fn load<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<
                 })
             }
         };
+        if let Some(index) = data.iter().position(|v| !v.is_finite()) {
+            return Err(IoError::NonFinite {
+                path: path.to_path_buf(),
+                name,
+                index,
+                value: data[index].as_f64(),
+            });
+        }
         let array =
             ArrayD::from_shape_vec(param.shape(), data).expect("safetensors checked the length");
         values.push((param, array));

@@ -37,8 +37,13 @@ impl Standardizer {
     /// Learns each column's mean and population standard deviation from `x` of shape [n, d]
     /// (n ≥ 1). A constant column gets scale 1, so it maps to zeros instead of dividing by 0.
     ///
+    /// Each column is first divided by its largest magnitude m, so that neither the sum nor
+    /// the squares overflow: μ = m·mean(x/m) and σ = m·√mean((x/m − μ/m)²). A column of
+    /// values near 1e300 gets a finite mean and scale (the plain formulas square them to
+    /// infinity and would silently zero the feature).
+    ///
     /// # Panics
-    /// When `x` is not a matrix or has no rows.
+    /// When `x` is not a matrix, has no rows, or holds a value that is not finite.
     #[track_caller]
     pub fn fit<F: Float>(x: &Tensor<F>) -> Self {
         let &[n, d] = x.shape() else {
@@ -50,17 +55,22 @@ impl Standardizer {
         assert!(n > 0, "Standardizer::fit: x of shape [0, {d}] has no rows");
         let values = x.to_vec();
         let column = |j: usize| values.iter().skip(j).step_by(d).map(|v| v.as_f64());
-        let mean: Vec<f64> = (0..d).map(|j| column(j).sum::<f64>() / n as f64).collect();
-        let scale = (0..d)
+        let (mean, scale) = (0..d)
             .map(|j| {
-                let variance = column(j).map(|v| (v - mean[j]).powi(2)).sum::<f64>() / n as f64;
-                if variance > 0.0 {
-                    variance.sqrt()
-                } else {
-                    1.0
+                let m = column(j).fold(0.0_f64, |m, v| m.max(v.abs()));
+                assert!(
+                    m.is_finite(),
+                    "Standardizer::fit: column {j} holds a value that is not finite"
+                );
+                if m == 0.0 {
+                    return (0.0, 1.0);
                 }
+                let mean_u = column(j).map(|v| v / m).sum::<f64>() / n as f64;
+                let var_u = column(j).map(|v| (v / m - mean_u).powi(2)).sum::<f64>() / n as f64;
+                let scale = if var_u > 0.0 { m * var_u.sqrt() } else { 1.0 };
+                (m * mean_u, scale)
             })
-            .collect();
+            .unzip();
         Standardizer { mean, scale }
     }
 
@@ -164,6 +174,23 @@ mod tests {
                 (var - if j == 1 { 0.0 } else { 1.0 }).abs() < 1e-14,
                 "column {j}: var {var}"
             );
+        }
+    }
+
+    #[test]
+    fn huge_values_get_a_finite_mean_and_scale() {
+        // Column 0: 1e300, 3e300 → mean 2e300, sd 1e300 (the plain formula's square is inf).
+        let x = Tensor::<f64>::from_vec(vec![1e300, 1.0, 3e300, 2.0], &[2, 2]);
+        let s = Standardizer::fit(&x);
+        assert!((s.mean()[0] / 2e300 - 1.0).abs() < 1e-15, "{:?}", s.mean());
+        assert!(
+            (s.scale()[0] / 1e300 - 1.0).abs() < 1e-15,
+            "{:?}",
+            s.scale()
+        );
+        let z = s.transform(&x).to_vec();
+        for (got, want) in z.iter().zip([-1.0, -1.0, 1.0, 1.0]) {
+            assert!((got - want).abs() < 1e-15, "{z:?}");
         }
     }
 
