@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use tapegrad::models::io::{load, read_metadata};
+use tapegrad::models::module::Module;
 use tapegrad::models::LinearRegression;
 use tempfile::TempDir;
 
@@ -391,7 +392,7 @@ fn outputs_are_written_whole_or_not_at_all() {
     };
     fit(
         "--save missing/model.safetensors",
-        "cannot write \"missing/model.safetensors\": its folder does not exist",
+        "cannot write \"missing/model.safetensors\": its folder \"missing\" does not exist",
     );
     std::fs::create_dir(dir.path().join("curve.svg")).unwrap();
     fit(
@@ -488,4 +489,458 @@ fn predict_rejects_models_and_csvs_it_cannot_use() {
         "plane.csv",
         "model linear cannot do classification",
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The command-line defects of the training-workflow issue, one test each: every one was a
+// silent wrong answer or a lost file.
+
+/// 30 rows of y = 3x + 1 with a little deterministic wobble: one feature, so after
+/// standardising the squared error's curvature is 2 in every direction and gradient descent
+/// diverges, slowly, for any lr just above 1.
+fn line_csv() -> String {
+    let mut csv = String::from("x,y\n");
+    for i in 0..30 {
+        let x = f64::from(i) / 3.0;
+        csv.push_str(&format!("{x},{}\n", 3.0 * x + 1.0 + 0.1 * f64::from(i % 3)));
+    }
+    csv
+}
+
+/// The weights and bias of the linear model saved at `path`.
+fn saved_linear(path: &Path, features: usize) -> (Vec<f64>, f64) {
+    let model = LinearRegression::<f64>::new(features);
+    load(&model, path).unwrap();
+    (model.weights(), model.bias())
+}
+
+#[test]
+fn epochs_n_is_n_updates_and_one_epoch_trains() {
+    // One epoch of full-batch SGD from w = 0, b = ȳ on L = mean((ŷ − y)²) is exactly one
+    // update: w₁ = −lr·∂L/∂w = lr·(2/n)·Xᵀ(y − ȳ), and b stays ȳ (Σ(y − ȳ) = 0).
+    let (csv, rows) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    let out = ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --test-split 0 --epochs 1 --save one.safetensors",
+    );
+    assert!(
+        out.contains("at most 1 epoch;") || out.contains("at most 1 epoch\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("after 1 epoch;"),
+        "singular, and epochs: {out}"
+    );
+    let n = rows.len() as f64;
+    let mean = rows.iter().map(|r| r[2]).sum::<f64>() / n;
+    let expected: Vec<f64> = (0..2)
+        .map(|j| 0.1 * 2.0 / n * rows.iter().map(|r| r[j] * (r[2] - mean)).sum::<f64>())
+        .collect();
+    let (w, b) = saved_linear(&dir.path().join("one.safetensors"), 2);
+    for (got, want) in w.iter().zip(&expected) {
+        assert!((got - want).abs() < 1e-12, "{w:?} vs {expected:?}");
+    }
+    assert!((b - mean).abs() < 1e-12);
+    // And two epochs are two updates: not the one-epoch model.
+    ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --test-split 0 --epochs 2 --save two.safetensors",
+    );
+    assert_ne!(saved_linear(&dir.path().join("two.safetensors"), 2).0, w);
+}
+
+#[test]
+fn a_budget_that_runs_out_says_the_run_did_not_converge() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    let out = ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --standardize --epochs 5",
+    );
+    assert!(
+        out.contains("stopped: did not converge: the gradient norm is still")
+            && out.contains("after 5 epochs"),
+        "{out}"
+    );
+    let minibatch = ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --standardize --epochs 5 --batch-size 8",
+    );
+    assert!(
+        minibatch.contains("did not converge: ran all 5 epochs in mini-batches"),
+        "{minibatch}"
+    );
+    let table = ok(
+        dir.path(),
+        "compare --csv plane.csv --target y --standardize --epochs 1",
+    );
+    assert!(table.contains("at most 1 epoch each"), "{table}");
+    assert!(table.contains("did not converge"), "{table}");
+}
+
+#[test]
+fn a_slow_divergence_fails_and_saves_nothing() {
+    // lr 1.05 on curvature 2: each step multiplies the error by |1 − 2.1| = 1.1, so the loss
+    // grows about 300× in 30 epochs, far below the 10⁶ growth rule, and used to "succeed".
+    let dir = folder(&[("line.csv", &line_csv())]);
+    let r = run(
+        dir.path(),
+        "fit --csv line.csv --target y --standardize --lr 1.05 --epochs 30 --save m.safetensors",
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("training diverged: the training loss rose from")
+            && r.stderr
+                .contains("over 30 epochs; nothing was saved (try a smaller --lr)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.path().join("m.safetensors").exists());
+    // Without --standardize the hint suggests it.
+    fails(
+        dir.path(),
+        "fit --csv line.csv --target y --lr 5",
+        "(try --standardize or a smaller --lr)",
+    );
+}
+
+/// Runs `tapegrad args` with stdout sent to `stdout`; returns (exit code, stderr).
+fn run_with_stdout(dir: &Path, args: &str, stdout: std::process::Stdio) -> (i32, String) {
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("tapegrad"))
+        .current_dir(dir)
+        .args(args.split_whitespace())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_and_a_full_one_is_an_error() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --save m.safetensors",
+    );
+    let closed = || {
+        // A pipe whose reading end is already closed, as after `| head -1` has exited:
+        // every write to it fails with a broken pipe.
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        std::process::Stdio::from(writer)
+    };
+    for args in [
+        "fit --csv plane.csv --target y --save again.safetensors",
+        "compare --csv plane.csv --target y --epochs 20",
+        "predict --model m.safetensors --csv plane.csv",
+        "",
+    ] {
+        let (code, stderr) = run_with_stdout(dir.path(), args, closed());
+        assert_eq!((code, stderr.as_str()), (0, ""), "{args:?}");
+    }
+    // The model is the product of `fit`: it is saved even when nobody reads the progress.
+    load(
+        &LinearRegression::<f64>::new(2),
+        dir.path().join("again.safetensors"),
+    )
+    .unwrap();
+    if Path::new("/dev/full").exists() {
+        for args in [
+            "fit --csv plane.csv --target y",
+            "predict --model m.safetensors --csv plane.csv",
+        ] {
+            let full = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap();
+            let (code, stderr) = run_with_stdout(dir.path(), args, full.into());
+            assert_eq!(code, 1, "{args:?}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            assert!(
+                stderr.starts_with("error: cannot write \"stdout\"") && stderr.lines().count() == 1,
+                "{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn save_never_replaces_an_input_another_output_or_a_non_regular_file() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    let fit = |options: &str, expected: &str| {
+        fails(
+            dir.path(),
+            &format!("fit --csv plane.csv --target y {options}"),
+            expected,
+        );
+    };
+    fit(
+        "--save plane.csv",
+        "--save \"plane.csv\" is the same file as --csv; it would be overwritten",
+    );
+    fit("--save ./sub/../plane.csv", "does not exist");
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    fit("--save sub/../plane.csv", "is the same file as --csv");
+    fit(
+        "--save x.svg --plot x.svg",
+        "--plot \"x.svg\" is the same file as --save",
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("plane.csv")).unwrap(),
+        csv
+    );
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("plane.csv", dir.path().join("data-link.csv")).unwrap();
+        fit("--save data-link.csv", "is the same file as --csv");
+        fit(
+            "--save /dev/null",
+            "cannot write \"/dev/null\": it is a device, FIFO or socket, not a regular file",
+        );
+        // A symlink to an older model is written through, as cp does, and stays a link.
+        std::fs::write(dir.path().join("real.safetensors"), "old").unwrap();
+        std::os::unix::fs::symlink("real.safetensors", dir.path().join("link.safetensors"))
+            .unwrap();
+        ok(
+            dir.path(),
+            "fit --csv plane.csv --target y --save link.safetensors",
+        );
+        let link = dir.path().join("link.safetensors");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        load(
+            &LinearRegression::<f64>::new(2),
+            dir.path().join("real.safetensors"),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn temporary_files_of_killed_saves_are_cleaned_up() {
+    let (csv, _) = plane();
+    // A save killed mid-write leaves its temporary file; its process (a PID no system hands
+    // out) is gone, so the next save of the same file removes it.
+    let left = ".m.safetensors.tmp-4000000000";
+    let dir = folder(&[("plane.csv", &csv), (left, "half a model")]);
+    ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --save m.safetensors",
+    );
+    if Path::new("/proc/self").exists() {
+        assert!(!dir.path().join(left).exists());
+    }
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-") && !n.ends_with("4000000000"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[test]
+fn outputs_are_checked_before_training_starts() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv), ("file", "not a folder")]);
+    for options in ["--save file/m.safetensors", "--plot missing/loss.svg"] {
+        let r = run(
+            dir.path(),
+            &format!("fit --csv plane.csv --target y --epochs 100000 {options}"),
+        );
+        assert_eq!(r.code, 1);
+        assert!(r.stdout.is_empty(), "nothing trained first: {}", r.stdout);
+        assert!(r.stderr.starts_with("error: cannot write"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn the_task_is_inferred_and_said_and_impossible_ones_are_refused() {
+    // Iris-like: numeric labels 0, 1, 2.
+    let mut labels = String::from("a,b,kind\n");
+    for i in 0..60 {
+        let k = i % 3;
+        labels.push_str(&format!(
+            "{},{},{k}\n",
+            f64::from(k) + 0.01 * f64::from(i),
+            1.0 - f64::from(k)
+        ));
+    }
+    // 200 distinct fractional targets.
+    let mut floats = String::from("a,y\n");
+    for i in 0..200 {
+        floats.push_str(&format!("{i},{}\n", f64::from(i) * 0.37 + 0.001));
+    }
+    let dir = folder(&[("labels.csv", &labels), ("floats.csv", &floats)]);
+    let mlp = ok(
+        dir.path(),
+        "fit --csv labels.csv --target kind --model mlp --epochs 50 --standardize",
+    );
+    assert!(
+        mlp.contains("model: mlp classification")
+            && mlp.contains("task: classification (column \"kind\" holds 3 distinct whole numbers; pass --task regression"),
+        "{mlp}"
+    );
+    assert!(mlp.contains("accuracy"), "{mlp}");
+    let regression = ok(
+        dir.path(),
+        "fit --csv labels.csv --target kind --model mlp --task regression --epochs 50 --standardize",
+    );
+    assert!(regression.contains("mlp regression"), "{regression}");
+    fails(
+        dir.path(),
+        "fit --csv floats.csv --target y --model logistic",
+        "--model logistic: column \"y\" holds fractional or many distinct numbers",
+    );
+    fails(
+        dir.path(),
+        "fit --csv floats.csv --target y --model logistic --task classification",
+        "column \"y\" has 200 distinct values in 200 rows, too many classes",
+    );
+}
+
+#[test]
+fn numeric_labels_are_classes_by_value_and_rare_classes_stay_in_training() {
+    // "1" and "1.0" are one class; class "7" has a single row.
+    let mut csv = String::from("a,y\n");
+    for i in 0..40 {
+        let label = match i % 4 {
+            0 => "1",
+            1 => "1.0",
+            _ => "2",
+        };
+        csv.push_str(&format!("{},{label}\n", f64::from(i % 4 / 2)));
+    }
+    csv.push_str("5,7\n");
+    let dir = folder(&[("labels.csv", &csv)]);
+    let out = ok(
+        dir.path(),
+        "fit --csv labels.csv --target y --model logistic --test-split 0.5 --save m.safetensors",
+    );
+    assert!(
+        out.contains("note: class \"7\" has a single row; it is kept for training"),
+        "{out}"
+    );
+    let metadata = read_metadata(dir.path().join("m.safetensors")).unwrap();
+    assert_eq!(metadata["classes"], "1,2,7");
+}
+
+#[test]
+fn huge_values_standardise_and_the_saved_model_predicts() {
+    let mut csv = String::from("a,b,y\n");
+    for i in 0..20 {
+        let huge = if i == 3 { 1e300 } else { f64::from(i) };
+        csv.push_str(&format!(
+            "{huge:e},{},{}\n",
+            f64::from(i % 5),
+            f64::from(i % 5) * 2.0
+        ));
+    }
+    let dir = folder(&[("huge.csv", &csv)]);
+    ok(
+        dir.path(),
+        "fit --csv huge.csv --target y --standardize --save m.safetensors",
+    );
+    let metadata = read_metadata(dir.path().join("m.safetensors")).unwrap();
+    let scale: f64 = metadata["standardizer.scale"]
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(scale.is_finite() && scale > 1e298, "{scale}");
+    let predictions = first_column(&ok(
+        dir.path(),
+        "predict --model m.safetensors --csv huge.csv",
+    ));
+    assert_eq!(predictions.len(), 20);
+    assert!(predictions.iter().all(|p| p.is_finite()));
+}
+
+#[test]
+fn line_numbers_are_right_in_crlf_files() {
+    let dir = folder(&[
+        ("crlf.csv", "a,b,y\r\n1,2,3\r\n4,5,6\r\n7,x,9\r\n"),
+        ("ragged.csv", "a,b,y\r\n1,2,3\r\n4,5\r\n"),
+    ]);
+    fails(
+        dir.path(),
+        "fit --csv crlf.csv --target y",
+        "\"crlf.csv\" line 4, column \"b\": \"x\" is not a number",
+    );
+    fails(
+        dir.path(),
+        "fit --csv ragged.csv --target y",
+        "line 3: 2 fields, but the header has 3",
+    );
+}
+
+#[test]
+fn identical_runs_save_identical_bytes() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    let args = "fit --csv plane.csv --target y --model mlp --hidden 4 --standardize --epochs 20";
+    ok(dir.path(), &format!("{args} --save a.safetensors"));
+    ok(dir.path(), &format!("{args} --save b.safetensors"));
+    let a = std::fs::read(dir.path().join("a.safetensors")).unwrap();
+    let b = std::fs::read(dir.path().join("b.safetensors")).unwrap();
+    assert!(a == b, "the two files differ");
+}
+
+#[test]
+fn duplicate_column_names_are_refused() {
+    let dir = folder(&[("dup.csv", "a,b,a,y\n1,2,3,4\n5,6,7,8\n9,1,2,3\n")]);
+    fails(
+        dir.path(),
+        "fit --csv dup.csv --target y",
+        "line 1: the header names column \"a\" twice (columns 1 and 3)",
+    );
+    // Columns that are not ambiguous can still be used.
+    ok(
+        dir.path(),
+        "fit --csv dup.csv --target y --features b --test-split 0 --standardize",
+    );
+}
+
+#[test]
+fn non_finite_weights_are_refused() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --save m.safetensors",
+    );
+    let metadata = read_metadata(dir.path().join("m.safetensors")).unwrap();
+    let model = LinearRegression::<f64>::new(2);
+    model.parameters()[0]
+        .set_value(ndarray::ArrayD::from_elem(vec![2, 1], f64::NAN))
+        .unwrap();
+    let broken = dir.path().join("nan.safetensors");
+    tapegrad::models::io::save_with_metadata(&model, &metadata, &broken).unwrap();
+    fails(
+        dir.path(),
+        "predict --model nan.safetensors --csv plane.csv",
+        "holds NaN at position 0; weights must be finite",
+    );
+}
+
+#[test]
+fn argument_errors_are_one_line_and_exit_1() {
+    let dir = folder(&[]);
+    fails(
+        dir.path(),
+        "fit --bogus",
+        "unexpected argument '--bogus' found (see tapegrad fit --help)",
+    );
+    fails(dir.path(), "frobnicate", "(see tapegrad --help)");
+    fails(dir.path(), "fit --epochs many", "invalid value 'many'");
 }

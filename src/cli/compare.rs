@@ -3,9 +3,10 @@
 
 use tapegrad::optim::stop::StopReason;
 
+use super::console::say;
 use super::error::CliError;
 use super::problem::Problem;
-use super::train::{train, OptimizerKind, Progress, Settings, TrainingRows};
+use super::train::{plural, train, OptimizerKind, Outcome, Progress, Settings, TrainingRows};
 use super::CompareArgs;
 
 /// Runs `compare` and prints its table.
@@ -18,16 +19,20 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         x: &problem.x_train,
         targets: &problem.y_train,
     };
-    println!(
-        "{} {} on {} training rows, at most {} epochs each (L-BFGS: iterations), each optimizer at its default learning rate",
+    say!(
+        "{} {} on {} training rows, at most {} each (L-BFGS: iterations), each optimizer at its default learning rate",
         problem.kind.name(),
         problem.task.name(),
         problem.x_train.shape()[0],
-        args.budget.epochs
+        plural(args.budget.epochs, "epoch")
     );
-    println!(
+    say!(
         "{:<10}{:>8}{:>12}{:>12}{:>16}  stop reason",
-        "optimizer", "lr", "iterations", "time", "final loss"
+        "optimizer",
+        "lr",
+        "iterations",
+        "time",
+        "final loss"
     );
     for optimizer in OptimizerKind::ALL {
         let lbfgs = optimizer == OptimizerKind::Lbfgs;
@@ -40,7 +45,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         };
         settings.check()?;
         let outcome = train(&problem.new_model(), &rows, &settings, &Progress::Quiet)?;
-        println!(
+        say!(
             "{:<10}{:>8}{:>12}{:>12}{:>16.9e}  {}",
             optimizer.name(),
             settings
@@ -49,19 +54,25 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
             outcome.iterations,
             format!("{:.1?}", outcome.elapsed),
             outcome.loss,
-            short_reason(&outcome.reason)
+            short_reason(&outcome)
         );
     }
     if args.budget.batch_size.is_some() {
-        println!("(L-BFGS ran on the full batch: its line search needs the same loss at every evaluation)");
+        say!("(L-BFGS ran on the full batch: its line search needs the same loss at every evaluation)");
     }
     Ok(())
 }
 
 /// The stop reason without the iteration count the table already shows.
-fn short_reason(reason: &StopReason) -> String {
-    match reason {
-        StopReason::MaxIterations { .. } => "ran out of epochs".into(),
+fn short_reason(outcome: &Outcome) -> String {
+    if outcome.failure().is_some() {
+        return format!(
+            "diverged (loss {:.2e} → {:.2e})",
+            outcome.initial_loss, outcome.loss
+        );
+    }
+    match &outcome.reason {
+        StopReason::MaxIterations { .. } => "did not converge (ran out of epochs)".into(),
         StopReason::LossBelow { threshold, .. } => format!("loss below {threshold:e}"),
         StopReason::RelativeChange { tol, .. } => format!("loss changed by less than {tol:e}"),
         StopReason::GradientNorm { norm, gtol, .. } => {

@@ -1,7 +1,7 @@
 //! From a CSV table to what training needs: the feature matrix X of shape [n, d] and the
 //! target, either numbers (regression) or class labels mapped to 0..k (classification).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use clap::ValueEnum;
@@ -85,10 +85,12 @@ impl Dataset {
                 .cloned()
                 .collect(),
         };
-        check_features(table.path(), target, &features)?;
+        // Each name must be in the header exactly once (ambiguous columns are refused)
+        // before the list itself is checked.
         for name in &features {
             table.column(name)?;
         }
+        check_features(table.path(), target, &features)?;
         if table.len() < 2 {
             return Err(too_little(
                 table.path(),
@@ -170,13 +172,27 @@ fn check_features(path: &Path, target: &str, features: &[String]) -> Result<(), 
     Ok(())
 }
 
+/// The most classes a target may have per row: each class needs several rows to be learned,
+/// so a column with a distinct value every few rows is a number to regress, not labels.
+const ROWS_PER_CLASS: usize = 5;
+
 /// The target column as class indices; the classes sorted numerically when every label is
-/// a number (so "2" comes before "10"), as text otherwise.
+/// a number (so "2" comes before "10"), as text otherwise. Numeric labels are classes by
+/// value — "1" and "1.0" are one class, named "1" — as they are for scikit-learn.
 fn classes(table: &Table, target: &str) -> Result<Target, CliError> {
     let cells = table.texts(target)?;
-    let distinct: BTreeSet<&str> = cells.iter().map(|&(_, t)| t).collect();
+    let numeric = table.is_numeric(target);
+    let label = |text: &str| {
+        if numeric {
+            canonical_number(text)
+        } else {
+            text.to_string()
+        }
+    };
+    let labels_text: Vec<String> = cells.iter().map(|&(_, t)| label(t)).collect();
+    let distinct: BTreeSet<&str> = labels_text.iter().map(String::as_str).collect();
     let mut names: Vec<String> = distinct.into_iter().map(str::to_string).collect();
-    if table.is_numeric(target) {
+    if numeric {
         names.sort_by(|a, b| number(a).total_cmp(&number(b)));
     }
     if names.len() < 2 {
@@ -188,12 +204,50 @@ fn classes(table: &Table, target: &str) -> Result<Target, CliError> {
             ),
         ));
     }
-    let labels = cells
+    if names.len() * ROWS_PER_CLASS > cells.len() {
+        return Err(too_little(
+            table.path(),
+            format!(
+                "column {target:?} has {} distinct values in {} rows, too many classes to learn (each needs about {ROWS_PER_CLASS} rows); to predict it as a number use --model linear, or mlp with --task regression",
+                names.len(),
+                cells.len()
+            ),
+        ));
+    }
+    let index: HashMap<&str, usize> = names
         .iter()
-        .map(|(_, t)| names.iter().position(|n| n == t).unwrap_or_default())
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
         .collect();
+    let labels = labels_text.iter().map(|t| index[t.as_str()]).collect();
     Ok(Target::Classes { labels, names })
 }
+
+/// A numeric label in one spelling: the shortest decimal that reads back as the same
+/// number ("1.0" and "1e0" are "1"; "-0" is "0").
+fn canonical_number(text: &str) -> String {
+    let v = number(text);
+    if v == 0.0 {
+        "0".into()
+    } else {
+        v.to_string()
+    }
+}
+
+/// Whether the numbers of column `target` look like class labels: whole numbers, and few
+/// distinct ones (at most `MAX_INFERRED_CLASSES`). Used to infer the task of an MLP.
+pub fn looks_like_labels(table: &Table, target: &str) -> Option<usize> {
+    let values = table.numbers(target).ok()?;
+    if !values.iter().all(|v| v.fract() == 0.0) {
+        return None;
+    }
+    // Adding 0.0 folds −0 into 0.
+    let distinct: BTreeSet<u64> = values.iter().map(|v| (v + 0.0).to_bits()).collect();
+    (distinct.len() <= MAX_INFERRED_CLASSES).then_some(distinct.len())
+}
+
+/// The most distinct whole numbers a target may hold for an MLP to read it as labels.
+pub const MAX_INFERRED_CLASSES: usize = 20;
 
 /// A label known to parse as a number.
 fn number(label: &str) -> f64 {

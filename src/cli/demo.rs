@@ -15,6 +15,7 @@ use tapegrad::models::least_squares::fit_with_bias;
 use tapegrad::models::preprocess::Standardizer;
 use tapegrad::Tensor;
 
+use super::console::say;
 use super::dataset::{feature_matrix, Targets, Task};
 use super::error::CliError;
 use super::model::{Model, ModelKind};
@@ -39,13 +40,13 @@ const FEATURES: [&str; 3] = ["father", "mother", "male"];
 /// None in practice: the embedded data are known to be well-formed.
 pub fn run() -> Result<(), CliError> {
     let (x, y) = galton()?;
-    println!(
+    say!(
         "Galton's family heights (1886): a child's adult height from the father's and mother's heights and the child's sex ({} children, inches).",
         y.shape()[0]
     );
-    println!("Model: height ≈ w·(father, mother, male) + b, loss = mean squared error, gradient descent at lr {LR}; every gradient comes from the tape.");
+    say!("Model: height ≈ w·(father, mother, male) + b, loss = mean squared error, gradient descent at lr {LR}; every gradient comes from the tape.");
     let scaler = Standardizer::fit(&x);
-    println!("Features standardised to mean 0, sd 1, so the loss curves alike in every direction and one learning rate suits every weight (on raw heights near 70 in., lr {LR} diverges).\n");
+    say!("Features standardised to mean 0, sd 1, so the loss curves alike in every direction and one learning rate suits every weight (on raw heights near 70 in., lr {LR} diverges).\n");
     let (w, b) = descend(&scaler.transform(&x), &y)?;
     let (w, b) = scaler.unscale_linear(&w, b);
     let exact = fit_with_bias(&x, &y).ok_or_else(|| CliError::TooLittleData {
@@ -53,7 +54,7 @@ pub fn run() -> Result<(), CliError> {
         detail: "the features are collinear".into(),
     })?;
     print_comparison(&w, b, &exact);
-    println!("\nEach parent inch adds under half an inch to the child: heights regress towards the mean, as Galton found.");
+    say!("\nEach parent inch adds under half an inch to the child: heights regress towards the mean, as Galton found.");
     Ok(())
 }
 
@@ -94,8 +95,8 @@ fn descend(x: &Tensor<f64>, y: &Tensor<f64>) -> Result<(Vec<f64>, f64), CliError
         unit: "epoch",
     };
     let outcome = train(&model, &rows, &settings, &progress)?;
-    println!("stopped: {} ({:.1?})", outcome.reason, outcome.elapsed);
-    println!("fit: {}\n", model.score(x, &targets));
+    say!("stopped: {} ({:.1?})", outcome.stop_line(), outcome.elapsed);
+    say!("fit: {}\n", model.score(x, &targets));
     let params = model.parameters();
     let weights = params[0].value().iter().copied().collect();
     let bias = params[1].value()[[0]];
@@ -104,16 +105,19 @@ fn descend(x: &Tensor<f64>, y: &Tensor<f64>) -> Result<(Vec<f64>, f64), CliError
 
 /// The table of coefficients: gradient descent, closed form, and their difference.
 fn print_comparison(w: &[f64], b: f64, exact: &[f64]) {
-    println!(
+    say!(
         "Coefficients on the original scale (inches per inch of parent; `male`: inches for a son):"
     );
-    println!(
+    say!(
         "{:<8}{:>18}{:>18}{:>12}",
-        "", "gradient descent", "closed form", "|diff|"
+        "",
+        "gradient descent",
+        "closed form",
+        "|diff|"
     );
     let names = FEATURES.into_iter().chain(["bias"]);
     for ((name, got), want) in names.zip(w.iter().chain([&b])).zip(exact) {
-        println!(
+        say!(
             "{name:<8}{got:>18.10}{want:>18.10}{:>12.1e}",
             (got - want).abs()
         );

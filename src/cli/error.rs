@@ -72,7 +72,12 @@ pub enum CliError {
         detail: String,
     },
     /// Training diverged, so nothing was saved.
-    Diverged(String),
+    Diverged {
+        /// What happened to the loss.
+        reason: String,
+        /// Whether the features were standardised (the hint then suggests only the rate).
+        standardized: bool,
+    },
 }
 
 impl fmt::Display for CliError {
@@ -116,10 +121,17 @@ impl fmt::Display for CliError {
             CliError::Write { path, detail } => {
                 write!(f, "cannot write {:?}: {detail}", path.display())
             }
-            CliError::Diverged(reason) => write!(
-                f,
-                "training {reason}; nothing was saved (try --standardize or a smaller --lr)"
-            ),
+            CliError::Diverged {
+                reason,
+                standardized,
+            } => {
+                let hint = if *standardized {
+                    "try a smaller --lr"
+                } else {
+                    "try --standardize or a smaller --lr"
+                };
+                write!(f, "training {reason}; nothing was saved ({hint})")
+            }
         }
     }
 }

@@ -3,15 +3,16 @@
 
 use std::path::Path;
 
+use super::console::say;
+use super::dataset::Target;
 use super::error::CliError;
 use super::model::Model;
-use super::output::{check_writable, write_atomically};
+use super::output::{check_outputs, write_atomically};
 use super::plot::loss_curve_svg;
 use super::problem::Problem;
 use super::saved::SavedModel;
-use super::train::{train, OptimizerKind, Outcome, Progress, Settings, TrainingRows};
+use super::train::{plural, train, OptimizerKind, Outcome, Progress, Settings, TrainingRows};
 use super::FitArgs;
-use tapegrad::optim::stop::StopReason;
 
 /// Runs `fit`. Output paths are checked before training and written only after it
 /// succeeded, each atomically.
@@ -30,9 +31,11 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
     if let Some(path) = &args.plot {
         check_svg(path)?;
     }
-    for path in args.save.iter().chain(&args.plot) {
-        check_writable(path)?;
-    }
+    let outputs: Vec<(&str, &Path)> = [("--save", &args.save), ("--plot", &args.plot)]
+        .into_iter()
+        .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
+        .collect();
+    check_outputs(&outputs, &[("--csv", args.problem.csv.as_path())])?;
     let problem = Problem::prepare(&args.problem)?;
     describe(&problem, &settings);
 
@@ -42,17 +45,20 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         targets: &problem.y_train,
     };
     let outcome = train(&model, &rows, &settings, &Progress::for_stdout(&settings))?;
-    println!("stopped: {} ({:.2?})", outcome.reason, outcome.elapsed);
-    if matches!(outcome.reason, StopReason::Diverged { .. }) {
-        return Err(CliError::Diverged(outcome.reason.to_string()));
+    say!("stopped: {} ({:.2?})", outcome.stop_line(), outcome.elapsed);
+    if let Some(failure) = outcome.failure() {
+        return Err(CliError::Diverged {
+            reason: failure,
+            standardized: args.problem.standardize,
+        });
     }
-    println!(
+    say!(
         "train: {} on {}",
         model.score(&problem.x_train, &problem.y_train),
         count_rows(problem.x_train.shape()[0])
     );
     if problem.test_rows() > 0 {
-        println!(
+        say!(
             "test:  {} on {}",
             model.score(&problem.x_test, &problem.y_test),
             count_rows(problem.test_rows())
@@ -61,7 +67,7 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
 
     if let Some(path) = &args.plot {
         write_atomically(path, plot(&outcome, &settings, &model)?.as_bytes())?;
-        println!("loss curve: {}", path.display());
+        say!("loss curve: {}", path.display());
     }
     if let Some(path) = &args.save {
         let saved = SavedModel {
@@ -71,7 +77,7 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
             standardizer: problem.standardizer.clone(),
         };
         saved.save(path)?;
-        println!("model: {}", path.display());
+        say!("model: {}", path.display());
     }
     Ok(())
 }
@@ -99,7 +105,7 @@ fn check_svg(path: &Path) -> Result<(), CliError> {
 /// The lines that say what is about to be trained.
 fn describe(problem: &Problem, settings: &Settings) {
     let data = &problem.data;
-    println!(
+    say!(
         "data: {} rows ({} for training, {} for testing); {:?} from {}",
         data.len(),
         problem.x_train.shape()[0],
@@ -114,19 +120,29 @@ fn describe(problem: &Problem, settings: &Settings) {
     let lr = settings
         .lr()
         .map_or_else(|| "line search".into(), |lr| format!("lr {lr}"));
-    let budget = match settings.optimizer {
-        OptimizerKind::Lbfgs => "iterations",
-        _ => "epochs",
+    let unit = match settings.optimizer {
+        OptimizerKind::Lbfgs => "iteration",
+        _ => "epoch",
     };
-    println!(
-        "model: {} {}; optimizer: {}, {lr}, {batch}, at most {} {budget}",
+    say!(
+        "model: {} {}; optimizer: {}, {lr}, {batch}, at most {}",
         problem.kind.name(),
         problem.task.name(),
         settings.optimizer.name(),
-        settings.epochs
+        plural(settings.epochs, unit)
     );
+    if let Some(reason) = &problem.task_reason {
+        say!("task: {} ({reason})", problem.task.name());
+    }
+    if let Target::Classes { labels, names } = &data.target {
+        let mut counts = vec![0; names.len()];
+        labels.iter().for_each(|&l| counts[l] += 1);
+        for (name, _) in names.iter().zip(&counts).filter(|(_, &c)| c < 2) {
+            say!("note: class {name:?} has a single row; it is kept for training, so no test row shows it");
+        }
+    }
     if problem.standardizer.is_some() {
-        println!(
+        say!(
             "features standardised on the training rows (mean 0, sd 1): one learning rate suits every weight"
         );
     }

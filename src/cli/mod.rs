@@ -9,6 +9,7 @@
 //! ```
 
 mod compare;
+mod console;
 mod dataset;
 mod demo;
 mod error;
@@ -161,5 +162,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Fit(args)) => fit::run(&args),
         Some(Command::Predict(args)) => predict::run(&args),
         Some(Command::Compare(args)) => compare::run(&args),
-    }
+    }?;
+    console::finish()
 }

@@ -1,61 +1,48 @@
-//! Output files are written whole or not at all: into a temporary file in the target's
-//! folder, flushed, then renamed over the target, so an existing file is never left
-//! half-written and a failed write leaves nothing behind.
+//! Output files are written whole or not at all, and never over the user's other files:
+//! through `tapegrad_models::atomic` (a temporary file beside the target, flushed, then renamed
+//! over it; symlinks written through as `cp` does; folders, devices and FIFOs never replaced;
+//! temporary files of killed runs cleaned up). Every output path is checked before the work
+//! starts, against the folder and against the command's own inputs and other outputs.
 
-use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use tapegrad::models::atomic::{check_output, same_file, write_atomically as write_whole};
 
 use super::error::CliError;
 
-/// Fails early, before any training, when `path` cannot be an output file: its folder does
-/// not exist, or it names a folder.
+/// Fails early, before any training, when an output cannot be written where asked: its
+/// folder is missing or read-only, the path is a folder, a device or a FIFO, or it is one of
+/// the command's `inputs` (`--save data.csv` would replace the training data) or another of
+/// its `outputs` (`--save x.svg --plot x.svg`).
 ///
 /// # Errors
-/// `Write`, saying which.
-pub fn check_writable(path: &Path) -> Result<(), CliError> {
-    let fail = |detail: &str| {
-        Err(CliError::Write {
-            path: path.to_path_buf(),
-            detail: detail.to_string(),
-        })
-    };
-    if path.is_dir() {
-        return fail("it is a folder");
-    }
-    if !folder_of(path).is_dir() {
-        return fail("its folder does not exist");
+/// `Write` (or `Usage` for a collision), saying which.
+pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Result<(), CliError> {
+    for (i, &(flag, path)) in outputs.iter().enumerate() {
+        let earlier = inputs.iter().chain(&outputs[..i]);
+        if let Some((other, _)) = earlier.clone().find(|(_, p)| same_file(path, p)) {
+            return Err(CliError::Usage(format!(
+                "{flag} {:?} is the same file as {other}; it would be overwritten",
+                path.display()
+            )));
+        }
+        check_output(path).map_err(|e| write_error(path, &e))?;
     }
     Ok(())
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, flushed to disk, then
-/// renamed over it (the way `tapegrad_models::io::save` writes weights).
+/// Writes `bytes` to `path` atomically (see the module docs).
 ///
 /// # Errors
 /// `Write` when the folder cannot be written or the rename fails; the temporary file is
 /// removed and an existing file at `path` is untouched.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temporary = folder_of(path).join(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        CliError::Write {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        }
-    })
+    write_whole(path, bytes).map_err(|e| write_error(path, &e))
 }
 
-/// The folder `path` is in (`.` for a bare file name).
-fn folder_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
+fn write_error(path: &Path, e: &std::io::Error) -> CliError {
+    CliError::Write {
+        path: PathBuf::from(path),
+        detail: e.to_string(),
     }
 }

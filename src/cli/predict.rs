@@ -2,8 +2,7 @@
 //! stdout. Regression writes one column named after the target; classification writes the
 //! predicted class and one probability column per class.
 
-use std::io::Write;
-
+use super::console;
 use super::dataset::feature_matrix;
 use super::error::CliError;
 use super::model::{most_probable, Predictions};
@@ -25,13 +24,7 @@ pub fn run(args: &PredictArgs) -> Result<(), CliError> {
         None => x,
     };
     let text = to_csv(&saved, &saved.model.predict(&x));
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| CliError::Write {
-            path: "stdout".into(),
-            detail: e.to_string(),
-        })
+    console::write_all(text.as_bytes())
 }
 
 /// `v` in its shortest round-trip form, with an exponent when very large or small.

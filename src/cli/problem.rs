@@ -1,11 +1,11 @@
 //! A training problem as `fit` and `compare` set it up: the data read and checked, the rows
 //! split into training and test, and the features standardised if asked.
 
-use tapegrad::models::data::train_test_split;
+use tapegrad::models::data::{stratified_train_test_split, train_test_split};
 use tapegrad::models::preprocess::Standardizer;
 use tapegrad::Tensor;
 
-use super::dataset::{Dataset, Target, Targets, Task};
+use super::dataset::{looks_like_labels, Dataset, Target, Targets, Task, MAX_INFERRED_CLASSES};
 use super::error::CliError;
 use super::model::{Model, ModelKind};
 use super::table::Table;
@@ -22,6 +22,8 @@ pub struct Problem {
     pub kind: ModelKind,
     /// Regression or classification.
     pub task: Task,
+    /// Why the task was chosen, when it was inferred from the data.
+    pub task_reason: Option<String>,
     /// Hidden widths (MLP only; empty otherwise).
     pub hidden: Vec<usize>,
     /// Seeds the model's initial weights.
@@ -52,9 +54,12 @@ impl Problem {
         }
         let hidden = hidden_widths(args)?;
         let table = Table::read(&args.csv)?;
-        let task = task(args, &table)?;
+        let (task, task_reason) = task(args, &table)?;
         let data = Dataset::load(&table, &args.target, args.features.as_deref(), task)?;
-        let (train, test) = train_test_split(data.len(), split, args.seed);
+        let (train, test) = match &data.target {
+            Target::Classes { labels, .. } => stratified_train_test_split(labels, split, args.seed),
+            Target::Values(_) => train_test_split(data.len(), split, args.seed),
+        };
         if train.len() < 2 {
             return Err(CliError::TooLittleData {
                 path: args.csv.clone(),
@@ -68,17 +73,18 @@ impl Problem {
         let x_train = data.x.index_select(0, &train);
         let standardizer = args.standardize.then(|| Standardizer::fit(&x_train));
         let scaled = |x: Tensor<f64>| match &standardizer {
-            Some(s) => s.transform(&x),
-            None => x,
+            Some(s) => check_finite(&args.csv, &data.features, s.transform(&x)),
+            None => Ok(x),
         };
         Ok(Problem {
             kind: args.model,
             task,
+            task_reason,
             hidden,
             seed: args.seed,
-            x_train: scaled(x_train),
+            x_train: scaled(x_train)?,
             y_train: data.targets(&train),
-            x_test: scaled(data.x.index_select(0, &test)),
+            x_test: scaled(data.x.index_select(0, &test))?,
             y_test: data.targets(&test),
             standardizer,
             data,
@@ -115,14 +121,30 @@ impl Problem {
     }
 }
 
-/// The task: given, or implied by the model and the target column.
-fn task(args: &ProblemArgs, table: &Table) -> Result<Task, CliError> {
-    let implied = match args.model {
-        ModelKind::Linear => Task::Regression,
-        ModelKind::Logistic => Task::Classification,
-        ModelKind::Mlp if table.is_numeric(&args.target) => Task::Regression,
-        ModelKind::Mlp => Task::Classification,
-    };
+/// `x` (standardised features), unless a value overflowed on the way (the spread of a
+/// column near the largest float): then an error naming the column, rather than a model
+/// trained on infinities.
+fn check_finite(
+    path: &std::path::Path,
+    features: &[String],
+    x: Tensor<f64>,
+) -> Result<Tensor<f64>, CliError> {
+    let d = features.len();
+    match x.to_vec().iter().position(|v| !v.is_finite()) {
+        None => Ok(x),
+        Some(k) => Err(CliError::TooLittleData {
+            path: path.to_path_buf(),
+            detail: format!(
+                "column {:?} cannot be standardised: its values span more than a 64-bit float holds",
+                features[k % d]
+            ),
+        }),
+    }
+}
+
+/// The task: given, or implied by the model and the target column, with the reason when
+/// it was inferred from the data (so the user sees what was chosen and how to change it).
+fn task(args: &ProblemArgs, table: &Table) -> Result<(Task, Option<String>), CliError> {
     match (args.model, args.task) {
         (ModelKind::Linear, Some(Task::Classification)) => Err(CliError::Usage(
             "--model linear predicts numbers; classify with --model logistic or mlp".into(),
@@ -130,7 +152,37 @@ fn task(args: &ProblemArgs, table: &Table) -> Result<Task, CliError> {
         (ModelKind::Logistic, Some(Task::Regression)) => Err(CliError::Usage(
             "--model logistic predicts classes; regress with --model linear or mlp".into(),
         )),
-        (_, task) => Ok(task.unwrap_or(implied)),
+        (_, Some(task)) => Ok((task, None)),
+        (ModelKind::Linear, None) => Ok((Task::Regression, None)),
+        (ModelKind::Logistic, None) => {
+            if table.is_numeric(&args.target) && looks_like_labels(table, &args.target).is_none() {
+                return Err(CliError::Usage(format!(
+                    "--model logistic: column {:?} holds fractional or many distinct numbers, not class labels; regress it with --model linear or mlp, or pass --task classification to make each value a class",
+                    args.target
+                )));
+            }
+            Ok((Task::Classification, None))
+        }
+        (ModelKind::Mlp, None) if !table.is_numeric(&args.target) => Ok((
+            Task::Classification,
+            Some(format!("column {:?} holds text labels", args.target)),
+        )),
+        (ModelKind::Mlp, None) => Ok(match looks_like_labels(table, &args.target) {
+            Some(k) => (
+                Task::Classification,
+                Some(format!(
+                    "column {:?} holds {k} distinct whole numbers; pass --task regression to predict them as numbers",
+                    args.target
+                )),
+            ),
+            None => (
+                Task::Regression,
+                Some(format!(
+                    "column {:?} holds numbers (not {MAX_INFERRED_CLASSES} or fewer whole numbers); pass --task classification to treat them as labels",
+                    args.target
+                )),
+            ),
+        }),
     }
 }
 

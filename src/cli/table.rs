@@ -12,6 +12,8 @@ pub struct Table {
     path: PathBuf,
     header: Vec<String>,
     rows: Vec<csv::StringRecord>,
+    /// The line each row starts on (the header is line 1).
+    lines: Vec<u64>,
 }
 
 impl Table {
@@ -31,14 +33,22 @@ impl Table {
     ///
     /// # Errors
     /// As [`Table::read`].
-    pub fn from_reader(path: &Path, reader: impl Read) -> Result<Table, CliError> {
+    pub fn from_reader(path: &Path, mut reader: impl Read) -> Result<Table, CliError> {
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|source| CliError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let newlines = NewlineIndex::of(&bytes);
         let malformed = |e: csv::Error| CliError::Csv {
             path: path.to_path_buf(),
-            detail: describe(&e),
+            detail: describe(&e, &newlines),
         };
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
-            .from_reader(reader);
+            .from_reader(bytes.as_slice());
         let header: Vec<String> = reader
             .headers()
             .map_err(malformed)?
@@ -55,10 +65,15 @@ impl Table {
             .records()
             .collect::<Result<Vec<_>, _>>()
             .map_err(malformed)?;
+        let lines = rows
+            .iter()
+            .map(|row| newlines.line_at(row.position()))
+            .collect();
         Ok(Table {
             path: path.to_path_buf(),
             header,
             rows,
+            lines,
         })
     }
 
@@ -80,16 +95,31 @@ impl Table {
     /// The index of column `name`.
     ///
     /// # Errors
-    /// `UnknownColumn`, listing the columns there are.
+    /// `UnknownColumn`, listing the columns there are; `Csv` when the header names the
+    /// column more than once, since either could be meant.
     pub fn column(&self, name: &str) -> Result<usize, CliError> {
-        self.header
+        let mut positions = self
+            .header
             .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| CliError::UnknownColumn {
+            .enumerate()
+            .filter(|(_, h)| *h == name)
+            .map(|(j, _)| j);
+        match (positions.next(), positions.next()) {
+            (Some(j), None) => Ok(j),
+            (Some(first), Some(second)) => Err(CliError::Csv {
+                path: self.path.clone(),
+                detail: format!(
+                    "line 1: the header names column {name:?} twice (columns {} and {}); rename one so it is clear which is meant",
+                    first + 1,
+                    second + 1
+                ),
+            }),
+            (None, _) => Err(CliError::UnknownColumn {
                 path: self.path.clone(),
                 column: name.to_string(),
                 available: self.header.clone(),
-            })
+            }),
+        }
     }
 
     /// The cells of column `name` with their line numbers; an empty cell is an error.
@@ -100,12 +130,10 @@ impl Table {
         let j = self.column(name)?;
         self.rows
             .iter()
-            .map(|row| {
-                let line = line_of(row);
-                match row.get(j).unwrap_or("") {
-                    "" => Err(self.cell_error(line, name, "the cell is empty".into())),
-                    text => Ok((line, text)),
-                }
+            .zip(&self.lines)
+            .map(|(row, &line)| match row.get(j).unwrap_or("") {
+                "" => Err(self.cell_error(line, name, "the cell is empty".into())),
+                text => Ok((line, text)),
             })
             .collect()
     }
@@ -143,13 +171,33 @@ impl Table {
     }
 }
 
-/// The line a record starts on (the header is line 1).
-fn line_of(row: &csv::StringRecord) -> u64 {
-    row.position().map_or(0, csv::Position::line)
+/// Where the line breaks of a file are, to turn a byte offset into a line number. The CSV
+/// reader's own line count is one short after every CRLF line ending (Windows files), so
+/// lines are counted here from the bytes: a line is what ends in `\n`, whatever precedes it.
+struct NewlineIndex(Vec<usize>);
+
+impl NewlineIndex {
+    fn of(bytes: &[u8]) -> NewlineIndex {
+        NewlineIndex(
+            bytes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+                .collect(),
+        )
+    }
+
+    /// The line (from 1) of the record at `position`. After a CRLF the reader places the
+    /// next record at the `\n` itself (it ended the line at `\r`), so a newline at that very
+    /// byte belongs to the line before.
+    fn line_at(&self, position: Option<&csv::Position>) -> u64 {
+        let byte = position.map_or(0, |p| p.byte() as usize);
+        self.0.partition_point(|&newline| newline <= byte) as u64 + 1
+    }
 }
 
 /// The CSV reader's error in the style of the others: the line first, then the rule.
-fn describe(e: &csv::Error) -> String {
+fn describe(e: &csv::Error, newlines: &NewlineIndex) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             pos,
@@ -157,11 +205,11 @@ fn describe(e: &csv::Error) -> String {
             len,
         } => format!(
             "line {}: {len} fields, but the header has {expected_len}",
-            pos.as_ref().map_or(0, csv::Position::line)
+            newlines.line_at(pos.as_ref())
         ),
         csv::ErrorKind::Utf8 { pos, .. } => format!(
             "line {}: the text is not UTF-8",
-            pos.as_ref().map_or(0, csv::Position::line)
+            newlines.line_at(pos.as_ref())
         ),
         _ => e.to_string(),
     }

@@ -1,10 +1,12 @@
 //! The training loop: any optimizer of `tapegrad-optim` on a [`Model`], full-batch or in
 //! seeded mini-batches, with a progress display and the reason it stopped.
 //!
-//! An epoch records the loss on all training rows, runs `backward`, and checks the stopping
-//! rules on that loss and its gradient norm; then the optimizer steps, once on that full-batch
-//! gradient, or once per mini-batch. L-BFGS always uses the full batch: its line search must
-//! see the same function at every evaluation.
+//! An epoch updates the weights — once on the full-batch gradient, or once per mini-batch —
+//! and then measures the training loss of the new weights, so `--epochs N` is N updates (N
+//! passes). On the full batch that measurement is also the next update's gradient and the
+//! stopping rule's gradient norm; with mini-batches it runs under `no_grad`, costing no
+//! backward pass. L-BFGS always uses the full batch: its line search must see the same
+//! function at every evaluation.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -17,8 +19,9 @@ use tapegrad::optim::stop::{StopReason, StopRules};
 use tapegrad::optim::{
     Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig, Optimizer, Sgd, SgdConfig,
 };
-use tapegrad::{Param, Tensor};
+use tapegrad::{no_grad, Param, Tensor};
 
+use super::console::say;
 use super::dataset::Targets;
 use super::error::CliError;
 use super::model::Model;
@@ -137,18 +140,77 @@ pub struct TrainingRows<'a> {
 /// How a training run ended.
 #[derive(Clone, Debug)]
 pub struct Outcome {
-    /// Epochs (L-BFGS: iterations) run.
+    /// Epochs (L-BFGS: iterations) run: the number of updates of the weights.
     pub iterations: usize,
-    /// The last training loss.
+    /// The training loss before the first update.
+    pub initial_loss: f64,
+    /// The training loss of the final weights.
     pub loss: f64,
+    /// The full-batch gradient norm at the final weights, where it was computed.
+    pub grad_norm: Option<f64>,
     /// Why it stopped.
     pub reason: StopReason,
-    /// The training loss after each epoch (L-BFGS: each loss evaluation).
+    /// The training loss at the start and after each epoch (L-BFGS: each loss evaluation).
     pub curve: Vec<f64>,
     /// What one point of `curve` is: "epoch" or "loss evaluation".
     pub curve_unit: &'static str,
+    /// What one iteration is: "epoch", or for L-BFGS "iteration".
+    pub unit: &'static str,
     /// Wall-clock time.
     pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// Why the run failed, if it did: the loss overflowed or grew past the divergence rule,
+    /// or it simply ended above where it started — a slow divergence that the budget cut
+    /// short is still a model worse than its starting point, and must not be saved.
+    pub fn failure(&self) -> Option<String> {
+        if matches!(self.reason, StopReason::Diverged { .. }) {
+            return Some(self.reason.describe(self.unit));
+        }
+        (self.loss > self.initial_loss).then(|| {
+            format!(
+                "diverged: the training loss rose from {:.3e} to {:.3e} over {}",
+                self.initial_loss,
+                self.loss,
+                plural(self.iterations, self.unit)
+            )
+        })
+    }
+
+    /// One line on why training stopped. A first-order run that used its whole budget
+    /// without meeting a stopping rule says that it did not converge (as scikit-learn's
+    /// ConvergenceWarning does), with how far from the rule it ended.
+    pub fn stop_line(&self) -> String {
+        match (&self.reason, self.grad_norm) {
+            (StopReason::MaxIterations { iters }, Some(norm)) => format!(
+                "did not converge: the gradient norm is still {norm:.2e} (the rule is < {GTOL:e}) after {}; more --epochs or another --lr may help",
+                plural(*iters, self.unit)
+            ),
+            (StopReason::MaxIterations { iters }, None) if self.unit == "epoch" => {
+                let change = match self.curve.as_slice() {
+                    [.., before, last] => format!(
+                        "; the last epoch changed the training loss by {:.2e} (relative)",
+                        ((last - before) / before.abs().max(f64::MIN_POSITIVE)).abs()
+                    ),
+                    _ => String::new(),
+                };
+                format!(
+                    "did not converge: ran all {} in mini-batches{change}",
+                    plural(*iters, self.unit)
+                )
+            }
+            (reason @ StopReason::MaxIterations { .. }, None) => {
+                format!("did not converge: {}", reason.describe(self.unit))
+            }
+            (reason, _) => reason.describe(self.unit),
+        }
+    }
+}
+
+/// "1 epoch", "2 epochs".
+pub fn plural(n: usize, unit: &str) -> String {
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Where the loss goes while training.
@@ -197,15 +259,15 @@ impl Progress {
         }
     }
 
-    /// Shows the loss of step `step` (counted from 0).
+    /// Shows the loss after `step` steps (0: the starting loss).
     fn show(&self, step: usize, loss: f64) {
         match self {
             Progress::Bar { bar, .. } => {
-                bar.set_position(step as u64 + 1);
+                bar.set_position(step as u64);
                 bar.set_message(format!("{loss:.6e}"));
             }
-            Progress::Lines { every, unit } if step % every == 0 => {
-                println!("{unit} {step:>6}  loss {loss:.6e}");
+            Progress::Lines { every, unit } if step.is_multiple_of(*every) => {
+                say!("{unit} {step:>6}  loss {loss:.6e}");
             }
             _ => {}
         }
@@ -215,7 +277,7 @@ impl Progress {
     fn finish(&self, steps: usize, loss: f64) {
         if let Progress::Bar { bar, unit } = self {
             bar.finish_and_clear();
-            println!(
+            say!(
                 "{unit} {steps}/{}  loss {loss:.6e}",
                 bar.length().unwrap_or_default()
             );
@@ -223,12 +285,14 @@ impl Progress {
     }
 }
 
-/// The stopping rules of every run: the epoch budget, a vanishing gradient, or divergence
-/// (a loss a million times its first value, or not finite).
-fn rules(epochs: usize) -> StopRules {
+/// The gradient norm below which a full-batch run has converged.
+const GTOL: f64 = 1e-8;
+
+/// The stopping rules of every first-order run besides its epoch budget: a vanishing
+/// gradient, or divergence (a loss a million times its starting value, or not finite).
+fn rules() -> StopRules {
     StopRules {
-        max_iters: Some(epochs),
-        grad_norm_below: Some(1e-8),
+        grad_norm_below: Some(GTOL),
         loss_growth_above: Some(1e6),
         ..Default::default()
     }
@@ -250,7 +314,7 @@ pub fn train(
         Some(mut optimizer) => first_order(model, rows, settings, optimizer.as_mut(), progress),
         None => lbfgs(model, rows, settings, params, progress)?,
     };
-    progress.finish(outcome.curve.len(), outcome.loss);
+    progress.finish(outcome.curve.len() - 1, outcome.loss);
     outcome.elapsed = start.elapsed();
     Ok(outcome)
 }
@@ -287,7 +351,31 @@ fn make_first_order(
     }))
 }
 
-/// Epochs of a first-order optimizer until a stopping rule fires.
+/// The training loss at the current weights. On the full batch it is recorded and
+/// back-propagated, leaving in the parameters the gradient that the next update uses and
+/// the stopping rule reads, so an epoch costs one forward and one backward pass. With
+/// mini-batches it is only evaluated, under `no_grad`: the updates take their gradients
+/// from the batches.
+fn evaluate(
+    model: &Model,
+    rows: &TrainingRows,
+    optimizer: &mut dyn Optimizer<f64>,
+    full_batch: bool,
+) -> (f64, Option<f64>) {
+    if full_batch {
+        optimizer.zero_grad();
+        let loss = model.loss(rows.x, rows.targets);
+        loss.backward();
+        (loss.item(), Some(grad_norm(optimizer.params())))
+    } else {
+        (no_grad(|| model.loss(rows.x, rows.targets)).item(), None)
+    }
+}
+
+/// `settings.epochs` epochs of a first-order optimizer, fewer if a stopping rule fires:
+/// each epoch updates the weights (once on the full batch, or once per mini-batch), then
+/// measures the training loss of the new weights. `--epochs N` is N updates of the full
+/// batch, N passes over the mini-batches.
 fn first_order(
     model: &Model,
     rows: &TrainingRows,
@@ -296,30 +384,20 @@ fn first_order(
     progress: &Progress,
 ) -> Outcome {
     let n = rows.x.shape()[0];
+    let batch_size = settings.batch_size.filter(|&b| b < n);
     let all: Vec<usize> = (0..n).collect();
-    let mut stopper = rules(settings.epochs).start();
-    let mut curve = Vec::new();
-    loop {
-        optimizer.zero_grad();
-        let loss = model.loss(rows.x, rows.targets);
-        loss.backward();
-        let value = loss.item();
-        curve.push(value);
-        progress.show(stopper.iters(), value);
-        if let Some(reason) = stopper.check(value, Some(grad_norm(optimizer.params()))) {
-            return Outcome {
-                iterations: stopper.iters(),
-                loss: value,
-                reason,
-                curve,
-                curve_unit: "epoch",
-                elapsed: Duration::ZERO,
-            };
-        }
-        match settings.batch_size.filter(|&b| b < n) {
+    let (initial_loss, mut grad_norm) = evaluate(model, rows, optimizer, batch_size.is_none());
+    progress.show(0, initial_loss);
+    let mut stopper = rules().start_at(initial_loss);
+    let mut curve = vec![initial_loss];
+    let mut reason = StopReason::MaxIterations {
+        iters: settings.epochs,
+    };
+    for epoch in 1..=settings.epochs {
+        match batch_size {
             None => optimizer.step(),
             Some(size) => {
-                let epoch_seed = settings.seed.wrapping_add(stopper.iters() as u64);
+                let epoch_seed = settings.seed.wrapping_add(epoch as u64 - 1);
                 for batch in batches(&all, size, epoch_seed) {
                     optimizer.zero_grad();
                     let x = rows.x.index_select(0, &batch);
@@ -328,6 +406,25 @@ fn first_order(
                 }
             }
         }
+        let (loss, norm) = evaluate(model, rows, optimizer, batch_size.is_none());
+        grad_norm = norm;
+        curve.push(loss);
+        progress.show(epoch, loss);
+        if let Some(stop) = stopper.check(loss, norm) {
+            reason = stop;
+            break;
+        }
+    }
+    Outcome {
+        iterations: stopper.iters(),
+        initial_loss,
+        loss: *curve.last().expect("the initial loss is there"),
+        grad_norm,
+        reason,
+        curve,
+        curve_unit: "epoch",
+        unit: "epoch",
+        elapsed: Duration::ZERO,
     }
 }
 
@@ -341,7 +438,7 @@ fn lbfgs(
 ) -> Result<Outcome, CliError> {
     let config = LbfgsConfig {
         max_iters: settings.epochs,
-        gtol: 1e-8,
+        gtol: GTOL,
         ..Default::default()
     };
     let mut optimizer = Lbfgs::new(params, config)?;
@@ -354,10 +451,13 @@ fn lbfgs(
     });
     Ok(Outcome {
         iterations: report.iterations,
+        initial_loss: curve.first().copied().unwrap_or(report.loss),
         loss: report.loss,
+        grad_norm: None,
         reason: report.reason,
         curve,
         curve_unit: "loss evaluation",
+        unit: "iteration",
         elapsed: Duration::ZERO,
     })
 }
