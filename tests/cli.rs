@@ -922,7 +922,7 @@ fn non_finite_weights_are_refused() {
     let metadata = read_metadata(dir.path().join("m.safetensors")).unwrap();
     let model = LinearRegression::<f64>::new(2);
     model.parameters()[0]
-        .set_value(ndarray::ArrayD::from_elem(vec![2, 1], f64::NAN))
+        .set_value(ndarray::ArrayD::from_elem(vec![1, 2], f64::NAN))
         .unwrap();
     let broken = dir.path().join("nan.safetensors");
     tapegrad::models::io::save_with_metadata(&model, &metadata, &broken).unwrap();

@@ -15,8 +15,12 @@ use super::dataset::Task;
 use super::error::CliError;
 use super::model::{Model, ModelKind};
 
-/// Identifies files written by this version of `tapegrad fit`.
-const FORMAT: &str = "tapegrad-cli/1";
+/// Identifies files written by this version of `tapegrad fit`. Version 2 stores every
+/// weight matrix in PyTorch's `[out, in]` layout; version 1 stored `[in, out]`.
+const FORMAT: &str = "tapegrad-cli/2";
+
+/// The format of the previous release, named in the error that refuses it.
+const FORMAT_V1: &str = "tapegrad-cli/1";
 
 /// A model with the names and scaling its inputs need.
 pub struct SavedModel {
@@ -65,6 +69,11 @@ impl SavedModel {
             metadata: read_metadata(path)?,
         };
         let format = fields.get("format")?;
+        if format == FORMAT_V1 {
+            return Err(fields.bad(format!(
+                "format {format:?} stores weights as [in, out], from before tapegrad moved to PyTorch's [out, in]; fit the model again to write {FORMAT:?}"
+            )));
+        }
         if format != FORMAT {
             return Err(fields.bad(format!("format {format:?}, expected {FORMAT:?}")));
         }

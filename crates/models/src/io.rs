@@ -1,10 +1,9 @@
 //! Saving and loading a module's parameters in the safetensors format.
 //!
 //! Each parameter is stored under its name from [`Module::named_parameters`] (`0.weight`, …)
-//! as a little-endian F32 or F64 array, so PyTorch's `safetensors.torch.load_file` reads the
-//! same names and values. One layout differs from PyTorch's modules: `Linear` stores its
-//! weight as [in, out] (the way `x @ w` reads it) where `torch.nn.Linear` keeps [out, in], so
-//! transpose it when moving weights into a torch module.
+//! as a little-endian F32 or F64 array, in PyTorch's names and layouts (`Linear`'s weight is
+//! `[out, in]`, as in `torch.nn.Linear`), so `safetensors.torch.load_file` followed by
+//! `load_state_dict` moves the weights into the same torch module with no transposing.
 //!
 //! Files are never left half-written: [`save`] writes through
 //! [`atomic::write_atomically`](crate::atomic::write_atomically) (a temporary file in the

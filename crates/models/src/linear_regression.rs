@@ -32,7 +32,8 @@ use tapegrad_tensor::{no_grad, Float, Param, Tensor};
 use crate::module::{Linear, Module};
 use crate::train::{fit_loop, FitReport};
 
-/// ŷ = Xw + b with w of shape `[d, 1]` and b of shape `[1]`.
+/// ŷ = Xw + b, stored as a `Linear` layer with one output: its weight is the row wᵀ of shape
+/// `[1, d]` (PyTorch's `[out, in]`) and b has shape `[1]`.
 #[derive(Clone, Debug)]
 pub struct LinearRegression<F: Float = f64> {
     layer: Linear<F>,
@@ -113,12 +114,12 @@ impl<F: Float> LinearRegression<F> {
 
     /// The number of input features d.
     pub fn n_features(&self) -> usize {
-        self.layer.weight().shape()[0]
+        self.layer.in_features()
     }
 }
 
 /// As a module the model is its [`forward`](LinearRegression::forward), with parameters named
-/// `weight` (`[d, 1]`) and `bias` (`[1]`), so it can be saved and loaded like any layer.
+/// `weight` (`[1, d]`) and `bias` (`[1]`), so it can be saved and loaded like any layer.
 impl<F: Float> Module<F> for LinearRegression<F> {
     fn forward(&self, x: &Tensor<F>) -> Tensor<F> {
         LinearRegression::forward(self, x)

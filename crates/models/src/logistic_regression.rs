@@ -1,7 +1,7 @@
 //! Logistic regression: a linear model of class scores, trained on the cross-entropy.
 //!
 //! Two classes use one logit z = xw + b with P(class 1) = σ(z) and the binary cross-entropy
-//! from logits; k > 2 classes use k logits z = xW + b with P = softmax(z) and the
+//! from logits; k > 2 classes use k logits z = x·Wᵀ + b (W of shape `[k, d]`, PyTorch's layout) with P = softmax(z) and the
 //! cross-entropy. In both cases ∂L/∂z = (P − onehot(label))/n, derived by the tape.
 //!
 //! ```
@@ -55,7 +55,7 @@ impl<F: Float> LogisticRegression<F> {
         self.layer.parameters()
     }
 
-    /// The logits z = xW + b: [n, 1] for two classes, [n, classes] beyond.
+    /// The logits z = x·Wᵀ + b: `[n, 1]` for two classes, `[n, classes]` beyond.
     #[track_caller]
     pub fn logits(&self, x: &Tensor<F>) -> Tensor<F> {
         self.layer.forward(x)
@@ -125,7 +125,7 @@ impl<F: Float> LogisticRegression<F> {
 
     /// The number of input features.
     pub fn n_features(&self) -> usize {
-        self.layer.weight().shape()[0]
+        self.layer.in_features()
     }
 }
 

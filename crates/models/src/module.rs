@@ -42,7 +42,9 @@ pub trait Module<F: Float>: Send + Sync {
     fn set_training(&mut self, _training: bool) {}
 }
 
-/// y = xW + b with W of shape `[in, out]` (stored the way `x @ w` reads it) and b of shape `[out]`.
+/// y = x·Wᵀ + b, as `torch.nn.Linear`: W of shape `[out, in]` (one row per output
+/// feature) and b of shape `[out]`, stored under the names `weight` and `bias`, so a saved
+/// layer loads into torch without transposing. x may have any leading axes: `[..., in]`.
 #[derive(Clone, Debug)]
 pub struct Linear<F: Float> {
     weight: Param<F>,
@@ -53,8 +55,11 @@ impl<F: Float> Linear<F> {
     /// A layer from `inputs` to `outputs` features: Xavier-uniform weights drawn with `seed`,
     /// zero bias.
     pub fn new(inputs: usize, outputs: usize, seed: u64) -> Self {
+        // The draw fills an [in, out] array; its transpose keeps the numbers of earlier
+        // releases (which stored [in, out]) in their places, so a seed builds the same network.
+        let weight = xavier_uniform::<F>(inputs, outputs, seed).reversed_axes();
         Linear {
-            weight: Param::new("weight", xavier_uniform(inputs, outputs, seed)),
+            weight: Param::new("weight", weight.as_standard_layout().into_owned()),
             bias: Param::new("bias", ndarray::ArrayD::zeros(vec![outputs])),
         }
     }
@@ -63,12 +68,12 @@ impl<F: Float> Linear<F> {
     /// regression, whose losses are convex, so no random start is needed to break symmetry.
     pub fn zeros(inputs: usize, outputs: usize) -> Self {
         Linear {
-            weight: Param::new("weight", ndarray::ArrayD::zeros(vec![inputs, outputs])),
+            weight: Param::new("weight", ndarray::ArrayD::zeros(vec![outputs, inputs])),
             bias: Param::new("bias", ndarray::ArrayD::zeros(vec![outputs])),
         }
     }
 
-    /// W, of shape [in, out].
+    /// W, of shape `[out, in]`.
     pub fn weight(&self) -> &Param<F> {
         &self.weight
     }
@@ -77,12 +82,22 @@ impl<F: Float> Linear<F> {
     pub fn bias(&self) -> &Param<F> {
         &self.bias
     }
+
+    /// The number of input features.
+    pub fn in_features(&self) -> usize {
+        self.weight.shape()[1]
+    }
+
+    /// The number of output features.
+    pub fn out_features(&self) -> usize {
+        self.weight.shape()[0]
+    }
 }
 
 impl<F: Float> Module<F> for Linear<F> {
     #[track_caller]
     fn forward(&self, x: &Tensor<F>) -> Tensor<F> {
-        x.matmul(&self.weight.tensor()) + self.bias.tensor()
+        x.linear(&self.weight.tensor(), Some(&self.bias.tensor()))
     }
 
     fn named_parameters(&self) -> Vec<(String, Param<F>)> {
@@ -185,8 +200,8 @@ mod tests {
             .map(|p| (*p.value()).clone())
             .collect();
         let f = |t: &[Tensor<f64>]| {
-            let h = (x.matmul(&t[0]) + &t[1]).tanh();
-            (h.matmul(&t[2]) + &t[3]).sum()
+            let h = x.linear(&t[0], Some(&t[1])).tanh();
+            h.linear(&t[2], Some(&t[3])).sum()
         };
         gradcheck("mlp", f, &values).unwrap();
         // And the Sequential computes exactly that function.
@@ -196,6 +211,28 @@ mod tests {
             .map(Tensor::from_array)
             .collect::<Vec<_>>());
         assert_eq!(template.forward(&x).sum().item(), direct.item());
+    }
+
+    #[test]
+    fn linear_stores_torch_layout_and_computes_x_w_transposed_plus_b() {
+        // W [out = 2, in = 3]: row o holds output o's weights. y = x·Wᵀ + b by hand.
+        let layer = Linear::<f64>::zeros(3, 2);
+        layer
+            .weight()
+            .set_value(
+                ndarray::ArrayD::from_shape_vec(vec![2, 3], vec![1.0, 2.0, 3.0, 0.0, -1.0, 1.0])
+                    .unwrap(),
+            )
+            .unwrap();
+        layer
+            .bias()
+            .set_value(ndarray::ArrayD::from_shape_vec(vec![2], vec![0.5, -0.5]).unwrap())
+            .unwrap();
+        let x = Tensor::from_vec(vec![1.0, 1.0, 2.0], &[1, 3]);
+        // [1 + 2 + 6 + 0.5, 0 − 1 + 2 − 0.5] = [9.5, 0.5]
+        assert_eq!(layer.forward(&x).to_vec(), vec![9.5, 0.5]);
+        assert_eq!((layer.in_features(), layer.out_features()), (3, 2));
+        assert_eq!(Linear::<f32>::new(5, 4, 1).weight().shape(), &[4, 5]);
     }
 
     #[test]

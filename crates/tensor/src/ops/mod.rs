@@ -16,6 +16,7 @@ pub(crate) mod gelu;
 pub(crate) mod index_add;
 pub(crate) mod index_select;
 pub(crate) mod leaky_relu;
+pub(crate) mod linear;
 pub(crate) mod ln;
 pub(crate) mod log1p;
 pub(crate) mod logsumexp;

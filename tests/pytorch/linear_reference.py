@@ -1,0 +1,47 @@
+"""Numbers PyTorch computed once for tests/torch_interop.rs (Linear layers and an MLP).
+
+Run from the repository's root with torch and safetensors installed:
+
+    python tests/pytorch/linear_reference.py
+
+It writes tests/data/torch_mlp.safetensors (a torch state_dict) and prints the Rust constants
+that tests/torch_interop.rs pins. It also reads tests/data/tapegrad_mlp.safetensors, written by
+tapegrad (`cargo test --release --test torch_interop -- --ignored write_tapegrad_fixture`), and
+prints torch's outputs for those weights. CI never runs this script.
+"""
+
+import torch
+from safetensors.torch import load_file, save_file
+
+torch.set_default_dtype(torch.float64)
+
+
+def mlp():
+    return torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2)
+    )
+
+
+def inputs():
+    # x[i, j] = sin(0.7·i + 0.3·j) − 0.2, easy to rebuild in Rust.
+    i = torch.arange(5.0).unsqueeze(1)
+    j = torch.arange(3.0).unsqueeze(0)
+    return torch.sin(0.7 * i + 0.3 * j) - 0.2
+
+
+def rust(name, t):
+    values = ", ".join(repr(v) for v in t.flatten().tolist())
+    print(f"const {name}: [f64; {t.numel()}] = [{values}];")
+
+
+torch.manual_seed(0)
+model = mlp()
+save_file(
+    {k: v.contiguous() for k, v in model.state_dict().items()},
+    "tests/data/torch_mlp.safetensors",
+)
+rust("TORCH_MLP_OUT", model(inputs()).detach())
+
+theirs = mlp()
+theirs.load_state_dict(load_file("tests/data/tapegrad_mlp.safetensors"))
+rust("TAPEGRAD_MLP_IN_TORCH_OUT", theirs(inputs()).detach())
