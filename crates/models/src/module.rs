@@ -1,6 +1,6 @@
 //! Layers: the [`Module`] trait, [`Linear`], activations, [`Sequential`], and (each in its own
-//! file under `layers/`) [`Dropout`], [`Embedding`], [`LayerNorm`], [`BatchNorm1d`] and
-//! [`BatchNorm2d`].
+//! file under `layers/`) [`Dropout`], [`Embedding`], [`LayerNorm`], [`BatchNorm1d`],
+//! [`BatchNorm2d`], and the recurrent [`Rnn`], [`Gru`] and [`Lstm`].
 //!
 //! ```
 //! use tapegrad_models::module::{Activation, Linear, Module, Sequential};
@@ -22,7 +22,7 @@ use crate::buffer::Buffer;
 use crate::init::xavier_uniform;
 pub use crate::layers::{
     batch_norm, layer_norm, BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormConfig, Dropout,
-    Embedding, LayerNorm,
+    Embedding, Gru, LayerNorm, Lstm, RecurrentConfig, Rnn,
 };
 
 /// A piece of a model: a forward pass and the parameters it trains.
