@@ -233,16 +233,18 @@ impl<F: Float> Stack<F> {
                 (None, None)
             };
             let inputs = sequence.shape()[2];
-            // One product for every step's input projection: [T·N, in]·[in, G·H].
+            // One product for every step's input projection: [T·N, in]·[in, G·H]. The biases
+            // are summed as [G·H] vectors first (the GRU keeps b_hh for its steps), so that
+            // only one vector is broadcast over the T·N rows and summed back by the sweep.
             let mut projection = sequence.reshape(&[steps * batch, inputs]).matmul(&w[0].t());
-            if let Some(b) = bias_ih {
-                projection = projection + b;
-            }
             let mut step_bias = bias_hh.cloned();
-            if self.cell != Cell::Gru {
-                if let Some(b) = step_bias.take() {
-                    projection = projection + b;
-                }
+            let bias = match (bias_ih, self.cell) {
+                (Some(b_ih), Cell::Gru) => Some(b_ih.clone()),
+                (Some(b_ih), _) => Some(b_ih + &step_bias.take().expect("both biases")),
+                (None, _) => None,
+            };
+            if let Some(b) = bias {
+                projection = projection + b;
             }
             let w_hh = w[1].t();
             let mut h = h0.narrow(0, layer, 1).reshape(&[batch, hidden]);
