@@ -145,7 +145,11 @@ impl<F: Float> Stack<F> {
                 shapes.push((format!("bias_hh_l{layer}"), vec![rows]));
             }
             for (name, shape) in shapes {
-                let draw = seed.wrapping_add(params.len() as u64);
+                // One stream per tensor; the multiplier keeps the streams of nearby seeds
+                // apart (seed s, tensor k and seed s + 1, tensor k − 1 would otherwise share).
+                let draw = seed
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .wrapping_add(params.len() as u64);
                 let value = Tensor::rand_uniform(&shape, F::from_f64(-k), F::from_f64(k), draw);
                 params.push((name.clone(), Param::new(name, value.to_array())));
             }

@@ -195,6 +195,12 @@ fn names_shapes_and_init_follow_pytorch() {
     );
     let again = Gru::<f64>::with_config(3, 8, *gru.config(), 7);
     assert_eq!(again.parameters()[5].value(), params[5].value());
+    let next = Gru::<f64>::with_config(3, 8, *gru.config(), 8);
+    assert_ne!(
+        next.parameters()[4].value(),
+        params[5].value(),
+        "seeds 7 and 8 draw apart"
+    );
     let lstm = Lstm::<f32>::with_config(
         2,
         3,
