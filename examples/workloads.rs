@@ -12,6 +12,7 @@
 //! | w3_tiny | 2 → 16 → tanh → 16 → tanh → 1, MSE, batch 32, 2000 steps | µs/step |
 //! | w4_chain | 100000 scalar ops `x·1.0001`, `x + 0.0001`; backward; drop | ms total |
 //! | w5_matmul | C = A·B, 1024², loss ΣC, backward, 10 reps | ms/rep |
+//! | w7_lstm | LSTM 8 → 64, T = 32, batch 16, h_T → linear → MSE, 100 steps | ms/step |
 //!
 //! Run: `cargo run --release --example workloads -- --workload all --threads 1`
 //!
@@ -464,6 +465,133 @@ fn matmul(threads: usize) {
     json_line("w5_matmul", threads, med, "ms/rep", &ms, &extra);
 }
 
+// ============================================================ W7 (w7_lstm): begin
+// One LSTM layer (input 8, hidden 64, T = 32, batch 16) whose h_T feeds a linear output, MSE,
+// SGD lr 0.05, 100 steps: `../shared/bench/README.md`, "W6 and W7 exactly". The model is
+// tapegrad's `Lstm` layer with the stream's weights loaded into its PyTorch-layout parameters.
+// `TAPEGRAD_W7=cell` runs the same maths as a cell written inline with tensor ops instead, to
+// measure what the layer costs over hand-written code.
+
+mod w7 {
+    use super::{bench_training, param, tensor, uniform, Workload};
+    use tapegrad::models::module::{Lstm, Module};
+    use tapegrad::{Param, Tensor};
+
+    const T: usize = 32;
+    const BATCH: usize = 16;
+    const IN: usize = 8;
+    const HIDDEN: usize = 64;
+    const LR: f32 = 0.05;
+    pub const STEPS: usize = 100;
+
+    /// The stream's data and initial weights: x, y, then w_ih, w_hh, b_ih, b_hh, w_out, b_out.
+    fn data() -> (Tensor<f32>, Tensor<f32>, [Param<f32>; 6]) {
+        let (h4, k) = (4 * HIDDEN, 1.0 / (HIDDEN as f64).sqrt());
+        (
+            tensor(uniform(71, T * BATCH * IN, -1.0, 1.0), &[T, BATCH, IN]),
+            tensor(uniform(72, BATCH, -1.0, 1.0), &[BATCH, 1]),
+            [
+                param(uniform(73, h4 * IN, -k, k), &[h4, IN]),
+                param(uniform(74, h4 * HIDDEN, -k, k), &[h4, HIDDEN]),
+                param(uniform(75, h4, -k, k), &[h4]),
+                param(uniform(76, h4, -k, k), &[h4]),
+                param(uniform(77, HIDDEN, -k, k), &[HIDDEN, 1]),
+                param(uniform(78, 1, -k, k), &[1]),
+            ],
+        )
+    }
+
+    /// With the `Lstm` layer.
+    pub struct Layer {
+        x: Tensor<f32>,
+        y: Tensor<f32>,
+        lstm: Lstm<f32>,
+        params: Vec<Param<f32>>,
+    }
+
+    impl Layer {
+        pub fn new() -> Self {
+            let (x, y, stream) = data();
+            let lstm = Lstm::new(IN, HIDDEN, 0);
+            // weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0: the stream's first four.
+            for (p, value) in lstm.parameters().iter().zip(&stream) {
+                p.set_value((*value.value()).clone())
+                    .expect("PyTorch's shapes");
+            }
+            let mut params = lstm.parameters();
+            params.extend(stream[4..].iter().cloned());
+            Layer { x, y, lstm, params }
+        }
+    }
+
+    impl Workload for Layer {
+        fn params(&self) -> &[Param<f32>] {
+            &self.params
+        }
+        fn lr(&self) -> f32 {
+            LR
+        }
+        fn loss(&self) -> Tensor<f32> {
+            let (_, (h_n, _)) = self.lstm.forward_with_state(&self.x, None);
+            let (w_out, b_out) = (&self.params[4], &self.params[5]);
+            let pred = h_n.reshape(&[BATCH, HIDDEN]).matmul(&w_out.tensor()) + b_out.tensor();
+            let residual = pred - &self.y;
+            (&residual * &residual).mean()
+        }
+    }
+
+    /// The same maths as a cell written inline: per step a = x_t·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh.
+    pub struct Cell {
+        x: Tensor<f32>,
+        y: Tensor<f32>,
+        params: [Param<f32>; 6],
+    }
+
+    impl Cell {
+        pub fn new() -> Self {
+            let (x, y, params) = data();
+            Cell { x, y, params }
+        }
+    }
+
+    impl Workload for Cell {
+        fn params(&self) -> &[Param<f32>] {
+            &self.params
+        }
+        fn lr(&self) -> f32 {
+            LR
+        }
+        fn loss(&self) -> Tensor<f32> {
+            let [w_ih, w_hh, b_ih, b_hh, w_out, b_out] = &self.params;
+            let projection = self.x.reshape(&[T * BATCH, IN]).matmul(&w_ih.tensor().t())
+                + (b_ih.tensor() + b_hh.tensor());
+            let w_hh = w_hh.tensor().t();
+            let mut h = Tensor::zeros(&[BATCH, HIDDEN]);
+            let mut c = Tensor::zeros(&[BATCH, HIDDEN]);
+            for t in 0..T {
+                let a = projection.narrow(0, t * BATCH, BATCH) + h.matmul(&w_hh);
+                let s = a.sigmoid();
+                let g = a.narrow(1, 2 * HIDDEN, HIDDEN).tanh();
+                c = s.narrow(1, HIDDEN, HIDDEN) * &c + s.narrow(1, 0, HIDDEN) * g;
+                h = s.narrow(1, 3 * HIDDEN, HIDDEN) * c.tanh();
+            }
+            let residual = h.matmul(&w_out.tensor()) + b_out.tensor() - &self.y;
+            (&residual * &residual).mean()
+        }
+    }
+
+    pub fn run(threads: usize) {
+        let note = [("cell_inline", 0.0)];
+        if std::env::var("TAPEGRAD_W7").as_deref() == Ok("cell") {
+            let note = [("cell_inline", 1.0)];
+            bench_training("w7_lstm", threads, STEPS, 1e3, "ms/step", Cell::new, &note);
+        } else {
+            bench_training("w7_lstm", threads, STEPS, 1e3, "ms/step", Layer::new, &note);
+        }
+    }
+}
+// ============================================================ W7 (w7_lstm): end
+
 fn main() {
     let (mut workload, mut threads, mut w4_ops) = ("all".to_string(), 1, W4_OPS);
     let mut args = std::env::args().skip(1);
@@ -509,5 +637,8 @@ fn main() {
     }
     if run("w5_matmul") {
         matmul(threads);
+    }
+    if run("w7_lstm") {
+        w7::run(threads);
     }
 }

@@ -309,7 +309,7 @@ proptest! {
         std::fs::write(&path, &bytes).unwrap();
         if load(&model, &path).is_ok() {
             let weight = &model.parameters()[0];
-            prop_assert_eq!(weight.shape(), &[3, 2]);
+            prop_assert_eq!(weight.shape(), &[2, 3]);
         }
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }

@@ -5,13 +5,19 @@
 //! `[out, in]`, as in `torch.nn.Linear`), so `safetensors.torch.load_file` followed by
 //! `load_state_dict` moves the weights into the same torch module with no transposing.
 //!
+//! Buffers (non-trainable state such as batch normalisation's running statistics, listed by
+//! [`Module::named_buffers`]) are stored after the parameters under their names as well:
+//! float buffers like parameters, counters (`num_batches_tracked`) as I64 scalars of shape
+//! `[]`, as PyTorch stores them, so `torch.nn.Module.load_state_dict` accepts the file and a
+//! torch `state_dict` saved with `safetensors.torch.save_file` loads here.
+//!
 //! Files are never left half-written: [`save`] writes through
 //! [`atomic::write_atomically`](crate::atomic::write_atomically) (a temporary file in the
 //! target's folder, flushed, then renamed over the target; symlinks written through, never a
 //! folder or a device replaced), so a crash mid-save leaves the previous file intact. The
 //! same weights give the same bytes on every run: the header's keys are sorted. [`load`]
 //! checks every tensor (present, same shape, a float type, every value finite) before
-//! changing any parameter, so a bad file leaves the model as it was.
+//! changing any parameter or buffer, so a bad file leaves the model as it was.
 //!
 //! ```
 //! use tapegrad_models::io::{load, save};
@@ -36,6 +42,7 @@ use safetensors::tensor::{Dtype, SafeTensors};
 use tapegrad_tensor::Float;
 
 use crate::atomic::write_atomically;
+use crate::buffer::Buffer;
 use crate::module::Module;
 
 /// What can go wrong saving or loading weights; every message names the file.
@@ -56,7 +63,7 @@ pub enum IoError {
         /// What the parser found wrong.
         detail: String,
     },
-    /// The model has a parameter the file does not.
+    /// The model has a parameter or buffer the file does not.
     Missing {
         /// The file.
         path: PathBuf,
@@ -86,14 +93,17 @@ pub enum IoError {
         /// The value.
         value: f64,
     },
-    /// A tensor is stored as something other than F32 or F64.
+    /// A tensor is stored in a type the model cannot take: parameters and float buffers
+    /// load from F32 or F64, counters from I64 (or I32).
     Dtype {
         /// The file.
         path: PathBuf,
-        /// The parameter's name.
+        /// The parameter's or buffer's name.
         name: String,
         /// The type in the file, as safetensors names it.
         found: String,
+        /// The types that would load, in words (`"F32 and F64"`).
+        allowed: &'static str,
     },
 }
 
@@ -117,9 +127,9 @@ impl fmt::Display for IoError {
                 "load_weights {:?}: tensor {name:?} holds {value} at position {index}; weights must be finite",
                 path.display()
             ),
-            IoError::Dtype { path, name, found } => write!(
+            IoError::Dtype { path, name, found, allowed } => write!(
                 f,
-                "load_weights {:?}: tensor {name:?} is stored as {found}; only F32 and F64 load",
+                "load_weights {:?}: tensor {name:?} is stored as {found}; only {allowed} load",
                 path.display()
             ),
         }
@@ -210,8 +220,8 @@ fn serialize(mut entries: Vec<Entry>, metadata: &Metadata) -> Vec<u8> {
     bytes
 }
 
-/// Writes every parameter of `module` to `path` in safetensors format, atomically (temporary
-/// file, flush, rename).
+/// Writes every parameter and buffer of `module` to `path` in safetensors format, atomically
+/// (temporary file, flush, rename).
 ///
 /// # Errors
 /// `Io` when the folder cannot be written or the rename fails; the previous file, if any, is
@@ -234,7 +244,7 @@ pub fn save_with_metadata<F: Float>(
     path: impl AsRef<Path>,
 ) -> Result<(), IoError> {
     let path = path.as_ref();
-    let entries = module
+    let mut entries: Vec<Entry> = module
         .named_parameters()
         .into_iter()
         .map(|(name, p)| {
@@ -247,6 +257,25 @@ pub fn save_with_metadata<F: Float>(
             }
         })
         .collect();
+    for (name, buffer) in module.named_buffers() {
+        entries.push(match buffer {
+            Buffer::Float(p) => {
+                let (dtype, bytes) = to_bytes(&p.value());
+                Entry {
+                    name,
+                    dtype,
+                    shape: p.shape().to_vec(),
+                    bytes,
+                }
+            }
+            Buffer::Count(c) => Entry {
+                name,
+                dtype: Dtype::I64,
+                shape: Vec::new(),
+                bytes: c.get().to_le_bytes().to_vec(),
+            },
+        });
+    }
     let bytes = serialize(entries, metadata);
     write_atomically(path, &bytes).map_err(io_error(path))
 }
@@ -271,12 +300,14 @@ pub fn read_metadata(path: impl AsRef<Path>) -> Result<Metadata, IoError> {
         .collect())
 }
 
-/// Reads `path` and sets every parameter of `module` from the tensor of the same name. All
-/// tensors are checked first: on any error, no parameter has changed.
+/// Reads `path` and sets every parameter and buffer of `module` from the tensor of the same
+/// name. All tensors are checked first: on any error, nothing has changed. Tensors in the
+/// file that the model does not name are ignored.
 ///
 /// # Errors
 /// `Io` when the file cannot be read, `Format` when it is not valid safetensors, `Missing`,
-/// `Shape` or `Dtype` when a parameter's tensor is absent, shaped differently, or not a float.
+/// `Shape` or `Dtype` when a tensor is absent, shaped differently, or of a type that does
+/// not fit (a float for parameters and float buffers, I64 or I32 for counters).
 pub fn load<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<(), IoError> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(io_error(path))?;
@@ -284,20 +315,54 @@ pub fn load<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
-    let mut values = Vec::new();
-    for (name, param) in module.named_parameters() {
+    let mut floats = Vec::new();
+    let buffers = module.named_buffers().into_iter().map(|(name, b)| match b {
+        Buffer::Float(p) => (name, Err(p)),
+        Buffer::Count(c) => (name, Ok(c)),
+    });
+    let tensors = module
+        .named_parameters()
+        .into_iter()
+        .map(|(name, p)| (name, Err(p)))
+        .chain(buffers);
+    let mut counts = Vec::new();
+    for (name, slot) in tensors {
         let tensor = file.tensor(&name).map_err(|_| IoError::Missing {
             path: path.to_path_buf(),
             name: name.clone(),
         })?;
-        if tensor.shape() != param.shape() {
+        let expected = match &slot {
+            Err(param) => param.shape().to_vec(),
+            Ok(_) => Vec::new(),
+        };
+        if tensor.shape() != expected {
             return Err(IoError::Shape {
                 path: path.to_path_buf(),
                 name,
                 file: tensor.shape().to_vec(),
-                model: param.shape().to_vec(),
+                model: expected,
             });
         }
+        let wrong_type = |allowed: &'static str| IoError::Dtype {
+            path: path.to_path_buf(),
+            name: name.clone(),
+            found: format!("{:?}", tensor.dtype()),
+            allowed,
+        };
+        let param = match slot {
+            Ok(counter) => {
+                let count = match tensor.dtype() {
+                    Dtype::I64 => i64::from_le_bytes(tensor.data().try_into().expect("8 bytes")),
+                    Dtype::I32 => i64::from(i32::from_le_bytes(
+                        tensor.data().try_into().expect("4 bytes"),
+                    )),
+                    _ => return Err(wrong_type("I64 and I32")),
+                };
+                counts.push((counter, count));
+                continue;
+            }
+            Err(param) => param,
+        };
         let data: Vec<F> = match tensor.dtype() {
             Dtype::F32 => tensor
                 .data()
@@ -313,13 +378,7 @@ pub fn load<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<
                 .chunks_exact(8)
                 .map(|c| F::from_f64(f64::from_le_bytes(c.try_into().expect("8 bytes"))))
                 .collect(),
-            other => {
-                return Err(IoError::Dtype {
-                    path: path.to_path_buf(),
-                    name,
-                    found: format!("{other:?}"),
-                })
-            }
+            _ => return Err(wrong_type("F32 and F64")),
         };
         if let Some(index) = data.iter().position(|v| !v.is_finite()) {
             return Err(IoError::NonFinite {
@@ -331,10 +390,13 @@ pub fn load<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<
         }
         let array =
             ArrayD::from_shape_vec(param.shape(), data).expect("safetensors checked the length");
-        values.push((param, array));
+        floats.push((param, array));
     }
-    for (param, array) in values {
+    for (param, array) in floats {
         param.set_value(array).expect("shapes were checked");
+    }
+    for (counter, count) in counts {
+        counter.set(count);
     }
     Ok(())
 }
@@ -343,6 +405,7 @@ pub fn load<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<
 mod tests {
     use super::*;
     use crate::module::{Activation, Linear, Sequential};
+    use safetensors::tensor::TensorView;
 
     fn folder(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("tapegrad-io-{name}-{}", std::process::id()));
@@ -437,7 +500,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "load_weights {:?}: tensor \"0.weight\" has shape [4, 4], the model expects [3, 4]",
+                "load_weights {:?}: tensor \"0.weight\" has shape [4, 4], the model expects [4, 3]",
                 path.display()
             )
         );
@@ -478,6 +541,119 @@ mod tests {
                 .copied()
                 .collect::<Vec<_>>(),
             expected
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn normed(seed: u64) -> Sequential<f64> {
+        Sequential::new(vec![
+            Box::new(Linear::new(3, 2, seed)),
+            Box::new(crate::module::BatchNorm1d::new(2)),
+        ])
+    }
+
+    #[test]
+    fn buffers_round_trip_with_their_types_and_optimizers_never_see_them() {
+        let dir = folder("buffers");
+        let path = dir.join("normed.safetensors");
+        let trained = normed(1);
+        for seed in 0..3 {
+            trained.forward(&tapegrad_tensor::Tensor::randn(&[5, 3], 1.0, 2.0, seed));
+        }
+        save(&trained, &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let file = SafeTensors::deserialize(&bytes).unwrap();
+        let count = file.tensor("1.num_batches_tracked").unwrap();
+        assert_eq!((count.dtype(), count.shape()), (Dtype::I64, &[][..]));
+        assert_eq!(count.data(), 3i64.to_le_bytes());
+        assert_eq!(file.tensor("1.running_var").unwrap().dtype(), Dtype::F64);
+
+        let fresh = normed(9);
+        let names: Vec<String> = fresh
+            .named_parameters()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["0.weight", "0.bias", "1.weight", "1.bias"]);
+        load(&fresh, &path).unwrap();
+        let state = |m: &Sequential<f64>| -> Vec<(String, Vec<f64>)> {
+            m.named_buffers()
+                .into_iter()
+                .map(|(name, b)| match b {
+                    Buffer::Float(p) => (name, p.value().iter().copied().collect()),
+                    Buffer::Count(c) => (name, vec![c.get() as f64]),
+                })
+                .collect()
+        };
+        assert_eq!(state(&fresh), state(&trained));
+        assert_eq!(
+            state(&fresh)[2],
+            ("1.num_batches_tracked".to_string(), vec![3.0])
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_bad_buffer_fails_the_load_before_anything_changes() {
+        let dir = folder("bad-buffer");
+        let path = dir.join("normed.safetensors");
+        // A file whose counter is a float, as a hand-made export might write it.
+        let model = normed(1);
+        let mut tensors: Vec<(String, TensorView<'_>)> = Vec::new();
+        let arrays: Vec<(String, Vec<usize>, Vec<u8>, Dtype)> = model
+            .named_parameters()
+            .into_iter()
+            .map(|(n, p)| {
+                let (dtype, bytes) = to_bytes(&p.value());
+                (n, p.shape().to_vec(), bytes, dtype)
+            })
+            .chain([
+                (
+                    "1.running_mean".into(),
+                    vec![2],
+                    to_bytes(&ArrayD::from_elem(vec![2], 5.0f64)).1,
+                    Dtype::F64,
+                ),
+                (
+                    "1.running_var".into(),
+                    vec![2],
+                    to_bytes(&ArrayD::from_elem(vec![2], 5.0f64)).1,
+                    Dtype::F64,
+                ),
+                (
+                    "1.num_batches_tracked".into(),
+                    vec![],
+                    3.0f32.to_le_bytes().to_vec(),
+                    Dtype::F32,
+                ),
+            ])
+            .collect();
+        for (name, shape, bytes, dtype) in &arrays {
+            tensors.push((
+                name.clone(),
+                TensorView::new(*dtype, shape.clone(), bytes).unwrap(),
+            ));
+        }
+        std::fs::write(&path, safetensors::serialize(tensors, None).unwrap()).unwrap();
+        let fresh = normed(2);
+        let before: Vec<_> = fresh.parameters().iter().map(|p| p.value()).collect();
+        let err = load(&fresh, &path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "load_weights {:?}: tensor \"1.num_batches_tracked\" is stored as F32; only I64 and I32 load",
+                path.display()
+            )
+        );
+        let after: Vec<_> = fresh.parameters().iter().map(|p| p.value()).collect();
+        assert_eq!(before, after);
+        let Buffer::Float(mean) = &fresh.named_buffers()[0].1 else {
+            panic!()
+        };
+        assert_eq!(
+            mean.value().iter().copied().collect::<Vec<_>>(),
+            [0.0, 0.0],
+            "buffers unchanged too"
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

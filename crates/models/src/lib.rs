@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod buffer;
 pub mod data;
 pub mod init;
 pub mod io;

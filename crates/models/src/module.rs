@@ -1,5 +1,6 @@
 //! Layers: the [`Module`] trait, [`Linear`], activations, [`Sequential`], and (each in its own
-//! file under `layers/`) [`Dropout`], [`Embedding`] and [`LayerNorm`].
+//! file under `layers/`) [`Dropout`], [`Embedding`], [`LayerNorm`], [`BatchNorm1d`],
+//! [`BatchNorm2d`], and the recurrent [`Rnn`], [`Gru`] and [`Lstm`].
 //!
 //! ```
 //! use tapegrad_models::module::{Activation, Linear, Module, Sequential};
@@ -17,8 +18,12 @@
 
 use tapegrad_tensor::{Float, Param, Tensor};
 
+use crate::buffer::Buffer;
 use crate::init::xavier_uniform;
-pub use crate::layers::{layer_norm, Dropout, Embedding, LayerNorm};
+pub use crate::layers::{
+    batch_norm, layer_norm, BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormConfig, Dropout,
+    Embedding, Gru, LayerNorm, Lstm, RecurrentConfig, Rnn,
+};
 
 /// A piece of a model: a forward pass and the parameters it trains.
 pub trait Module<F: Float>: Send + Sync {
@@ -40,6 +45,13 @@ pub trait Module<F: Float>: Send + Sync {
     /// Switches between training and evaluation behaviour (dropout, …); layers without such
     /// behaviour ignore it.
     fn set_training(&mut self, _training: bool) {}
+
+    /// The non-trainable state saved with the weights (batch normalisation's running
+    /// statistics), with names, in a stable order. None by default. Optimizers never see
+    /// these: [`parameters`](Self::parameters) lists only [`named_parameters`](Self::named_parameters).
+    fn named_buffers(&self) -> Vec<(String, Buffer<F>)> {
+        Vec::new()
+    }
 }
 
 /// y = x·Wᵀ + b, as `torch.nn.Linear`: W of shape `[out, in]` (one row per output
@@ -139,7 +151,8 @@ impl<F: Float> Module<F> for Activation {
     }
 }
 
-/// Layers applied in order; parameter names are prefixed with the layer's index (`0.weight`).
+/// Layers applied in order; parameter and buffer names are prefixed with the layer's index
+/// (`0.weight`, `1.running_mean`).
 pub struct Sequential<F: Float> {
     layers: Vec<Box<dyn Module<F>>>,
 }
@@ -168,6 +181,19 @@ impl<F: Float> Module<F> for Sequential<F> {
                     .named_parameters()
                     .into_iter()
                     .map(move |(name, p)| (format!("{i}.{name}"), p))
+            })
+            .collect()
+    }
+
+    fn named_buffers(&self) -> Vec<(String, Buffer<F>)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, layer)| {
+                layer
+                    .named_buffers()
+                    .into_iter()
+                    .map(move |(name, b)| (format!("{i}.{name}"), b))
             })
             .collect()
     }

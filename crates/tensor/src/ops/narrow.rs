@@ -113,6 +113,20 @@ mod tests {
     use crate::Tensor;
 
     #[test]
+    fn windows_of_one_input_add_their_gradients_in_place() {
+        // L = Σ x[0..2]·1 + Σ x[1..4]·10 + Σ x·100: each element's gradient counts the windows
+        // that hold it. The first-order sweep adds each window straight into x's adjoint
+        // (whatever the order the adjoints arrive in); the recorded sweep pads and adds.
+        let x = Tensor::<f64>::zeros(&[4, 2]).requires_grad();
+        let loss = x.narrow(0, 0, 2).sum() + x.narrow(0, 1, 3).sum() * 10.0 + x.sum() * 100.0;
+        let want = [101.0, 101.0, 111.0, 111.0, 110.0, 110.0, 110.0, 110.0];
+        let recorded = crate::grad(&loss, &[&x], true).unwrap().remove(0);
+        assert_eq!(recorded.to_vec(), want);
+        loss.backward();
+        assert_eq!(x.grad().unwrap().to_vec(), want);
+    }
+
+    #[test]
     fn analytic_gradient_gradcheck_and_errors() {
         // Σ x[1..3] has gradient [0, 1, 1, 0].
         let x = Tensor::<f64>::zeros(&[4]).requires_grad();
