@@ -102,8 +102,11 @@ pub enum Activation {
     Tanh,
     /// 1/(1 + e⁻ˣ)
     Sigmoid,
-    /// GELU, tanh approximation
+    /// GELU, exact: x·Φ(x) = ½x(1 + erf(x/√2)) (PyTorch's `nn.GELU()`; until this version
+    /// it meant the tanh form, now [`GeluTanh`](Activation::GeluTanh))
     Gelu,
+    /// GELU, tanh approximation (PyTorch's `nn.GELU(approximate='tanh')`)
+    GeluTanh,
     /// x for x > 0, slope·x otherwise
     LeakyRelu(f64),
 }
@@ -115,6 +118,7 @@ impl<F: Float> Module<F> for Activation {
             Activation::Tanh => x.tanh(),
             Activation::Sigmoid => x.sigmoid(),
             Activation::Gelu => x.gelu(),
+            Activation::GeluTanh => x.gelu_tanh(),
             Activation::LeakyRelu(slope) => x.leaky_relu(F::from_f64(slope)),
         }
     }

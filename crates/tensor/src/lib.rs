@@ -43,6 +43,9 @@ mod tensor;
 
 pub use error::{Result, TensorError};
 pub use float::Float;
+pub use ops::conv::{Conv1dOptions, Conv2dOptions, ConvOptions, Padding};
+pub use ops::gelu::GeluApproximate;
+pub use ops::unfold::Window;
 pub use param::Param;
 pub use tape::{debug, grad, is_grad_enabled, no_grad, NodeId, Op, Tape};
 pub use tensor::Tensor;

@@ -8,9 +8,12 @@ pub(crate) mod add_scalar;
 pub(crate) mod broadcast;
 pub(crate) mod clamp;
 pub(crate) mod concat;
+pub(crate) mod conv;
 pub(crate) mod cos;
 pub(crate) mod div;
+pub(crate) mod erf;
 pub(crate) mod exp;
+pub(crate) mod fold;
 pub(crate) mod gather;
 pub(crate) mod gelu;
 pub(crate) mod index_add;
@@ -45,6 +48,7 @@ pub(crate) mod squeeze;
 pub(crate) mod sub;
 pub(crate) mod sum;
 pub(crate) mod tanh;
+pub(crate) mod unfold;
 pub(crate) mod var;
 
 #[cfg(test)]

@@ -113,6 +113,18 @@ pub enum Op {
         index: Arc<ArrayD<usize>>,
         shape: Shape,
     },
+    /// Sliding windows of an image of spatial size `size` laid out as columns (im2col).
+    Unfold {
+        window: crate::Window,
+        size: Shape,
+    },
+    /// Columns added back into an image of spatial size `size` (col2im), the adjoint of `Unfold`.
+    Fold {
+        window: crate::Window,
+        size: Shape,
+    },
+    /// The error function erf(x).
+    Erf,
 }
 
 impl Op {
@@ -151,6 +163,9 @@ impl Op {
             Op::IndexAdd { .. } => "index_add",
             Op::Gather { .. } => "gather",
             Op::ScatterAdd { .. } => "scatter_add",
+            Op::Unfold { .. } => "unfold",
+            Op::Fold { .. } => "fold",
+            Op::Erf => "erf",
         }
     }
 
@@ -191,6 +206,11 @@ impl Op {
                 write!(s, "axis={axis}, {} indices", indices.len())
             }
             Op::Gather { axis, .. } | Op::ScatterAdd { axis, .. } => write!(s, "axis={axis}"),
+            Op::Unfold { window, size } | Op::Fold { window, size } => write!(
+                s,
+                "kernel={:?}, stride={:?}, dilation={:?}, padding={:?}, size={size:?}",
+                window.kernel, window.stride, window.dilation, window.padding
+            ),
             _ => Ok(()),
         };
         s
