@@ -3,8 +3,10 @@
 //! composites (sub, mean, softmax, …) record only primitives and have no rule of their own.
 
 pub(crate) mod abs;
+pub(crate) mod adaptive_avg_pool;
 pub(crate) mod add;
 pub(crate) mod add_scalar;
+pub(crate) mod avg_pool;
 pub(crate) mod broadcast;
 pub(crate) mod clamp;
 pub(crate) mod concat;
@@ -24,6 +26,7 @@ pub(crate) mod log1p;
 pub(crate) mod logsumexp;
 pub(crate) mod matmul;
 pub(crate) mod max;
+pub(crate) mod max_pool;
 pub(crate) mod maximum;
 pub(crate) mod mean;
 pub(crate) mod min;

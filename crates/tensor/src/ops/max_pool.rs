@@ -1,0 +1,325 @@
+//! `max_pool2d` and `max_pool1d`: the largest value in each window (PyTorch's `F.max_pool2d`,
+//! `F.max_pool1d`), windows of `kernel` taps every `stride` (default: the kernel, so windows
+//! tile the image), over an input padded with −∞ (padding at most half the kernel, as in
+//! PyTorch, so that no window is all padding).
+//!
+//! ```text
+//! y[n, c, p, q] = max_{i < kh, j < kw} x̃[n, c, p·sh + i, q·sw + j]       x̃: x padded with −∞
+//! OH = ⌊(H + 2·ph − kh)/sh⌋ + 1                                          (floor mode)
+//! ```
+//!
+//! A composite: the position of each window's first maximum is found first (a constant: it
+//! does not move under an infinitesimal change of x), then `gather` picks those elements of
+//! the image flattened to `[N, C, H·W]`. So the tape yields ∂L/∂x = the output gradient added
+//! at the chosen positions (gather's rule, a `scatter_add`), and second-order gradients pass
+//! through too.
+//!
+//! NOTE: when several elements of a window tie for the maximum, the whole gradient goes to the
+//! first in row-major order within the window (PyTorch's rule); a NaN counts as the maximum.
+//!
+//! ```
+//! use tapegrad_tensor::{MaxPool2dOptions, Tensor};
+//! let x = Tensor::<f32>::arange(0.0, 16.0, 1.0).reshape(&[1, 1, 4, 4]);
+//! let y = x.max_pool2d(MaxPool2dOptions::new([2, 2]));
+//! assert_eq!(y.to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
+//! ```
+
+use ndarray::{ArrayD, IxDyn};
+
+use super::conv::window_of;
+use super::unfold::contiguous;
+use crate::error::{or_panic, Result, TensorError};
+use crate::{Float, Tensor};
+
+/// The settings of [`max_pool2d`](Tensor::max_pool2d) (D = 2) and
+/// [`max_pool1d`](Tensor::max_pool1d) (D = 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MaxPoolOptions<const D: usize> {
+    /// Window size per spatial axis.
+    pub kernel: [usize; D],
+    /// Step between windows; `None` (the default) means the kernel size, as in PyTorch.
+    pub stride: Option<[usize; D]>,
+    /// −∞ added on both sides of each spatial axis, at most half the kernel (default 0).
+    pub padding: [usize; D],
+}
+
+impl<const D: usize> MaxPoolOptions<D> {
+    /// Windows of `kernel`, stride = kernel, no padding.
+    pub fn new(kernel: [usize; D]) -> Self {
+        MaxPoolOptions {
+            kernel,
+            stride: None,
+            padding: [0; D],
+        }
+    }
+}
+
+/// Options of [`max_pool2d`](Tensor::max_pool2d).
+pub type MaxPool2dOptions = MaxPoolOptions<2>;
+/// Options of [`max_pool1d`](Tensor::max_pool1d).
+pub type MaxPool1dOptions = MaxPoolOptions<1>;
+
+/// The pool checks shared with `avg_pool`: rank D + 2, kernel and stride without zeros,
+/// padding at most half the kernel. Returns the stride.
+pub(crate) fn check_pool<const D: usize>(
+    op: &'static str,
+    shape: &[usize],
+    kernel: [usize; D],
+    stride: Option<[usize; D]>,
+    padding: [usize; D],
+) -> Result<[usize; D]> {
+    let invalid = |rule: String| TensorError::InvalidArgument {
+        op,
+        shape: shape.to_vec(),
+        rule,
+    };
+    if shape.len() != D + 2 {
+        return Err(invalid(format!(
+            "{op} needs an input {}",
+            if D == 1 { "[N, C, L]" } else { "[N, C, H, W]" }
+        )));
+    }
+    let stride = stride.unwrap_or(kernel);
+    for (name, v) in [("kernel", kernel), ("stride", stride)] {
+        if v.contains(&0) {
+            return Err(invalid(format!(
+                "{name} {v:?} has a zero; it must be at least 1"
+            )));
+        }
+    }
+    if (0..D).any(|a| padding[a] > kernel[a] / 2) {
+        return Err(invalid(format!(
+            "padding {padding:?} must be at most half the kernel {kernel:?}"
+        )));
+    }
+    Ok(stride)
+}
+
+/// For each window of each plane, the flat index ih·W + iw of its first maximum.
+fn argmax_windows<F: Float>(
+    x: &[F],
+    planes: usize,
+    hw: [usize; 2],
+    out: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Vec<usize> {
+    let (h, w) = (hw[0], hw[1]);
+    let mut indices = Vec::with_capacity(planes * out[0] * out[1]);
+    for plane in x.chunks_exact(h * w).take(planes) {
+        for p in 0..out[0] {
+            // The window's rows and columns inside the image (the −∞ padding never wins).
+            let top = p * stride[0];
+            let rows =
+                top.saturating_sub(padding[0])..(top + kernel[0]).saturating_sub(padding[0]).min(h);
+            for q in 0..out[1] {
+                let left = q * stride[1];
+                let cols = left.saturating_sub(padding[1])
+                    ..(left + kernel[1]).saturating_sub(padding[1]).min(w);
+                let mut best = rows.start * w + cols.start;
+                'window: for ih in rows.clone() {
+                    let row = &plane[ih * w..(ih + 1) * w];
+                    for iw in cols.clone() {
+                        let (v, current) = (row[iw], plane[best]);
+                        if current.is_nan() {
+                            break 'window;
+                        }
+                        if v > current || v.is_nan() {
+                            best = ih * w + iw;
+                        }
+                    }
+                }
+                indices.push(best);
+            }
+        }
+    }
+    indices
+}
+
+/// max_pool1d and max_pool2d on the 4-d view.
+fn max_pool<F: Float, const D: usize>(
+    op: &'static str,
+    x: &Tensor<F>,
+    options: &MaxPoolOptions<D>,
+) -> Result<Tensor<F>> {
+    let shape = x.shape().to_vec();
+    let stride = check_pool(op, &shape, options.kernel, options.stride, options.padding)?;
+    let window = window_of(
+        &options.kernel,
+        stride,
+        [1; D],
+        options.padding.map(|p| [p, p]),
+    );
+    let out = window.positions(op, &shape, &shape[2..])?;
+    let (n, c) = (shape[0], shape[1]);
+    let hw = if D == 1 {
+        [1, shape[2]]
+    } else {
+        [shape[2], shape[3]]
+    };
+    let value = x.value();
+    let indices = argmax_windows(
+        &contiguous(&value),
+        n * c,
+        hw,
+        out,
+        window.kernel,
+        window.stride,
+        [window.padding[0][0], window.padding[1][0]],
+    );
+    let indices = ArrayD::from_shape_vec(IxDyn(&[n, c, out[0] * out[1]]), indices)
+        .expect("one index per window");
+    let mut out_shape = vec![n, c];
+    out_shape.extend_from_slice(&out[2 - D..]);
+    Ok(x.reshape(&[n, c, hw[0] * hw[1]])
+        .gather(2, &indices)
+        .reshape(&out_shape))
+}
+
+impl<F: Float> Tensor<F> {
+    /// The maximum of each window of `[N, C, H, W]`, giving `[N, C, OH, OW]` (see the
+    /// module docs).
+    ///
+    /// # Errors
+    /// `max_pool2d` when the input is not rank 4, the kernel or stride has a zero, the
+    /// padding exceeds half the kernel, or the kernel is larger than the padded input.
+    pub fn try_max_pool2d(&self, options: MaxPool2dOptions) -> Result<Tensor<F>> {
+        max_pool("max_pool2d", self, &options)
+    }
+
+    /// Panicking form of [`try_max_pool2d`](Self::try_max_pool2d).
+    #[track_caller]
+    pub fn max_pool2d(&self, options: MaxPool2dOptions) -> Tensor<F> {
+        or_panic(self.try_max_pool2d(options))
+    }
+
+    /// The maximum of each window of `[N, C, L]`, giving `[N, C, OL]`.
+    ///
+    /// # Errors
+    /// As for [`try_max_pool2d`](Self::try_max_pool2d), named `max_pool1d`, for rank 3.
+    pub fn try_max_pool1d(&self, options: MaxPool1dOptions) -> Result<Tensor<F>> {
+        max_pool("max_pool1d", self, &options)
+    }
+
+    /// Panicking form of [`try_max_pool1d`](Self::try_max_pool1d).
+    #[track_caller]
+    pub fn max_pool1d(&self, options: MaxPool1dOptions) -> Tensor<F> {
+        or_panic(self.try_max_pool1d(options))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use super::*;
+
+    #[test]
+    fn values_padding_and_stride() {
+        // 3×3 image 0..9 with kernel 2, stride 1, padding 1: 4×4 windows, each the max of
+        // the pixels it covers: the top-left window sees only x[0][0] = 0.
+        let x = Tensor::<f64>::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]);
+        let o = MaxPool2dOptions {
+            stride: Some([1, 1]),
+            padding: [1, 1],
+            ..MaxPool2dOptions::new([2, 2])
+        };
+        let y = x.max_pool2d(o);
+        assert_eq!(y.shape(), &[1, 1, 4, 4]);
+        assert_eq!(
+            y.to_vec(),
+            vec![0., 1., 2., 2., 3., 4., 5., 5., 6., 7., 8., 8., 6., 7., 8., 8.]
+        );
+        // Floor mode: a 5-wide row with kernel 2 gives 2 windows, the last column unused.
+        let r = Tensor::<f64>::from_vec(vec![1., 3., 2., 5., 9.], &[1, 1, 5]);
+        assert_eq!(
+            r.max_pool1d(MaxPool1dOptions::new([2])).to_vec(),
+            vec![3., 5.]
+        );
+    }
+
+    #[test]
+    fn gradient_goes_to_the_first_maximum_of_a_tie() {
+        // One 2×2 window [[7, 7], [1, 7]]: the gradient goes to (0, 0) only.
+        let x = Tensor::<f64>::from_vec(vec![7., 7., 1., 7.], &[1, 1, 2, 2]).requires_grad();
+        x.max_pool2d(MaxPool2dOptions::new([2, 2])).sum().backward();
+        assert_eq!(x.grad().unwrap().to_vec(), vec![1., 0., 0., 0.]);
+        // Overlapping windows that share a maximum add their gradients there.
+        let r = Tensor::<f64>::from_vec(vec![1., 9., 2.], &[1, 1, 3]).requires_grad();
+        r.max_pool1d(MaxPool1dOptions {
+            stride: Some([1]),
+            ..MaxPool1dOptions::new([2])
+        })
+        .sum()
+        .backward();
+        assert_eq!(r.grad().unwrap().to_vec(), vec![0., 2., 0.]);
+    }
+
+    #[test]
+    fn gradchecks() {
+        // Values away from ties (distinct with probability 1), batch 2, non-square.
+        let d = MaxPool2dOptions::new([2, 2]);
+        let cases = [
+            d,
+            MaxPool2dOptions {
+                kernel: [3, 2],
+                stride: Some([2, 1]),
+                padding: [1, 1],
+            },
+            MaxPool2dOptions {
+                stride: Some([1, 3]),
+                ..d
+            },
+        ];
+        for (k, o) in cases.into_iter().enumerate() {
+            check(
+                "max_pool2d",
+                |t| t[0].max_pool2d(o),
+                &[uniform(&[2, 3, 5, 6], k as u64)],
+            );
+        }
+        check(
+            "max_pool1d",
+            |t| {
+                t[0].max_pool1d(MaxPool1dOptions {
+                    padding: [1],
+                    ..MaxPool1dOptions::new([3])
+                })
+            },
+            &[uniform(&[2, 2, 7], 9)],
+        );
+        check_second_order(
+            "max_pool2d",
+            |t| t[0].max_pool2d(d).powf(3.0),
+            &[uniform(&[1, 2, 4, 4], 5)],
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let msg = |r: Result<Tensor<f32>>| r.unwrap_err().to_string();
+        let x = Tensor::<f32>::zeros(&[1, 1, 4, 4]);
+        assert_eq!(
+            msg(x.try_max_pool2d(MaxPool2dOptions {
+                padding: [2, 0],
+                ..MaxPool2dOptions::new([3, 3])
+            })),
+            "max_pool2d: [1, 1, 4, 4]: padding [2, 0] must be at most half the kernel [3, 3]"
+        );
+        assert_eq!(
+            msg(x.try_max_pool2d(MaxPool2dOptions {
+                stride: Some([0, 1]),
+                ..MaxPool2dOptions::new([2, 2])
+            })),
+            "max_pool2d: [1, 1, 4, 4]: stride [0, 1] has a zero; it must be at least 1"
+        );
+        assert_eq!(
+            msg(x.try_max_pool2d(MaxPool2dOptions::new([5, 1]))),
+            "max_pool2d: [1, 1, 4, 4]: the kernel spans 5 along the height (kernel 5, dilation 1) but the padded input is only 4"
+        );
+        assert_eq!(
+            msg(Tensor::zeros(&[4, 4]).try_max_pool2d(MaxPool2dOptions::new([2, 2]))),
+            "max_pool2d: [4, 4]: max_pool2d needs an input [N, C, H, W]"
+        );
+    }
+}
