@@ -11,6 +11,7 @@ pub(crate) mod broadcast;
 pub(crate) mod clamp;
 pub(crate) mod concat;
 pub(crate) mod conv;
+pub(crate) mod conv_transpose;
 pub(crate) mod cos;
 pub(crate) mod div;
 pub(crate) mod erf;
