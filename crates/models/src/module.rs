@@ -1,5 +1,6 @@
 //! Layers: the [`Module`] trait, [`Linear`], activations, [`Sequential`], and (each in its own
-//! file under `layers/`) [`Dropout`], [`Embedding`] and [`LayerNorm`].
+//! file under `layers/`) [`Dropout`], [`Embedding`], [`LayerNorm`], [`Conv1d`], [`Conv2d`],
+//! [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`] and [`Flatten`].
 //!
 //! ```
 //! use tapegrad_models::module::{Activation, Linear, Module, Sequential};
@@ -18,7 +19,10 @@
 use tapegrad_tensor::{Float, Param, Tensor};
 
 use crate::init::xavier_uniform;
-pub use crate::layers::{layer_norm, Dropout, Embedding, LayerNorm};
+pub use crate::layers::{
+    layer_norm, AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, Dropout, Embedding,
+    Flatten, LayerNorm, MaxPool2d,
+};
 
 /// A piece of a model: a forward pass and the parameters it trains.
 pub trait Module<F: Float>: Send + Sync {
@@ -200,6 +204,60 @@ mod tests {
             .map(Tensor::from_array)
             .collect::<Vec<_>>());
         assert_eq!(template.forward(&x).sum().item(), direct.item());
+    }
+
+    #[test]
+    fn a_tiny_conv_net_passes_a_finite_difference_check_in_its_parameters() {
+        // Conv2d → tanh → MaxPool2d → Flatten → Linear, on a batch of 2: the gradient that
+        // backward leaves in each of the six parameters matches central differences taken by
+        // perturbing the parameter's value in place (so the layers themselves are checked).
+        use tapegrad_tensor::{Conv2dOptions, MaxPool2dOptions, Padding};
+        let same = Conv2dOptions {
+            padding: Padding::Same,
+            ..Default::default()
+        };
+        let conv = Conv2dOptions {
+            stride: [1, 2],
+            padding: Padding::Symmetric([1, 1]),
+            groups: 2,
+            ..Default::default()
+        };
+        let net = Sequential::<f64>::new(vec![
+            Box::new(Conv2d::new(1, 2, [3, 3], same, 1)),
+            Box::new(Activation::Tanh),
+            Box::new(Conv2d::new(2, 4, [2, 3], conv, 3)),
+            Box::new(MaxPool2d::new(MaxPool2dOptions::new([2, 2]))),
+            Box::new(Flatten::default()),
+            Box::new(Linear::new(8, 3, 5)),
+        ]);
+        let x = Tensor::<f64>::randn(&[2, 1, 4, 6], 0.0, 1.0, 7);
+        let r = Tensor::<f64>::rand_uniform(&[2, 3], -1.0, 1.0, 8);
+        let loss = || (net.forward(&x) * &r).sum();
+        loss().backward();
+        let names: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["0.weight", "0.bias", "2.weight", "2.bias", "5.weight", "5.bias"]
+        );
+        let h = 1e-6;
+        for (name, p) in net.named_parameters() {
+            let analytic = p.grad().unwrap();
+            let base = (*p.value()).clone();
+            for (index, &a) in analytic.indexed_iter() {
+                let at = |v: f64| {
+                    let mut moved = base.clone();
+                    moved[&index] = v;
+                    p.set_value(moved).unwrap();
+                    tapegrad_tensor::no_grad(|| loss().item())
+                };
+                let numerical = (at(base[&index] + h) - at(base[&index] - h)) / (2.0 * h);
+                assert!(
+                    (a - numerical).abs() < 1e-6 + 1e-5 * numerical.abs(),
+                    "{name}{index:?}: {a} vs {numerical}"
+                );
+            }
+            p.set_value(base).unwrap();
+        }
     }
 
     #[test]

@@ -1,9 +1,25 @@
-//! Layers beyond `Linear`, one per file: [`Dropout`], [`Embedding`], [`LayerNorm`].
+//! Layers beyond `Linear`, one per file: [`Dropout`], [`Embedding`], [`LayerNorm`],
+//! [`Conv1d`], [`Conv2d`], [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`],
+//! [`AdaptiveAvgPool2d`] and [`Flatten`].
 
+mod adaptive_avg_pool2d;
+mod avg_pool2d;
+mod conv1d;
+mod conv2d;
+mod conv_transpose2d;
 mod dropout;
 mod embedding;
+mod flatten;
 mod layer_norm;
+mod max_pool2d;
 
+pub use adaptive_avg_pool2d::AdaptiveAvgPool2d;
+pub use avg_pool2d::AvgPool2d;
+pub use conv1d::Conv1d;
+pub use conv2d::Conv2d;
+pub use conv_transpose2d::ConvTranspose2d;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use flatten::Flatten;
 pub use layer_norm::{layer_norm, LayerNorm};
+pub use max_pool2d::MaxPool2d;
