@@ -89,7 +89,7 @@ pub(crate) fn last_axis_rows<'a>(
 }
 
 /// gather along the last axis, one contiguous row at a time; `None` off that case.
-// fast path: max_pool2d gathers its maxima this way
+// fast path: the second-order rule of max_pool gathers this way
 fn gather_rows<F: Float>(x: &ArrayD<F>, axis: usize, index: &ArrayD<usize>) -> Option<ArrayD<F>> {
     let (len, index_slice) = last_axis_rows(x.shape(), axis, index)?;
     let x_slice = x.as_slice()?;

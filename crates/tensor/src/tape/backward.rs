@@ -108,6 +108,7 @@ fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<
         Op::Unfold { .. } => ops::unfold::backward(ctx, grad_out),
         Op::Fold { .. } => ops::fold::backward(ctx, grad_out),
         Op::Erf => ops::erf::backward(ctx, grad_out),
+        Op::MaxPool { .. } => ops::max_pool::backward(ctx, grad_out),
     }
 }
 

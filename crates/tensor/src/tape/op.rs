@@ -125,6 +125,12 @@ pub enum Op {
     },
     /// The error function erf(x).
     Erf,
+    /// Max-pooling of an input of shape `input`: output element k of plane (n, c) is the
+    /// plane's element `index[n, c, k]` (flat within the plane), its window's first maximum.
+    MaxPool {
+        index: Arc<ArrayD<usize>>,
+        input: Shape,
+    },
 }
 
 impl Op {
@@ -166,6 +172,7 @@ impl Op {
             Op::Unfold { .. } => "unfold",
             Op::Fold { .. } => "fold",
             Op::Erf => "erf",
+            Op::MaxPool { .. } => "max_pool",
         }
     }
 
