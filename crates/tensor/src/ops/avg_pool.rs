@@ -87,7 +87,7 @@ fn avg_pool<F: Float, const D: usize>(
     };
     let mut out_shape = vec![n, c];
     out_shape.extend_from_slice(&out[2 - D..]);
-    Ok(means.reshape(&out_shape))
+    Ok(means.into_reshape(&out_shape))
 }
 
 impl<F: Float> Tensor<F> {

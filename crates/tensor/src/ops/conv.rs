@@ -251,10 +251,10 @@ fn conv<F: Float, const D: usize>(
     let y = if groups == 1 {
         w.reshape(&[o, c * taps]).matmul(&cols) // [N, O, L]
     } else {
-        let cols = cols.reshape(&[n, groups, per_group * taps, len]);
+        let cols = cols.into_reshape(&[n, groups, per_group * taps, len]);
         w.reshape(&[groups, o / groups, per_group * taps])
             .matmul(&cols) // [N, groups, O/groups, L]
-            .reshape(&[n, o, len])
+            .into_reshape(&[n, o, len])
     };
     let y = match b {
         Some(b) => y.add(&b.reshape(&[1, o, 1])),
@@ -262,7 +262,7 @@ fn conv<F: Float, const D: usize>(
     };
     let mut out = vec![n, o];
     out.extend_from_slice(&positions[2 - D..]);
-    Ok(y.reshape(&out))
+    Ok(y.into_reshape(&out))
 }
 
 impl<F: Float> Tensor<F> {

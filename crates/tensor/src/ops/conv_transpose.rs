@@ -163,7 +163,7 @@ fn conv_transpose<F: Float, const D: usize>(
         w.reshape(&[groups, per_group, ws[1] * taps])
             .transpose(1, 2)
             .matmul(&x.reshape(&[n, groups, per_group, len]))
-            .reshape(&[n, cout * taps, len])
+            .into_reshape(&[n, cout * taps, len])
     };
     // An output_padding at least the stride (allowed when below the dilation) leaves room for
     // more window positions than input pixels: those columns are zeros.

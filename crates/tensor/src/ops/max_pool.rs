@@ -249,6 +249,27 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
     };
     let (n, c) = (input[0], input[1]);
     let plane: usize = input[2..].iter().product();
+    let g = grad_out.value();
+    if let (false, Some(g), Some(index)) = (ctx.create_graph(), g.as_slice(), index.as_slice()) {
+        // fast path: when nothing records the rule, add each gradient at its maximum in one
+        // pass, into the input's shape directly (the reshapes around scatter_add copied the
+        // whole image)
+        let mut grad_x = vec![F::zero(); n * c * plane];
+        let windows = index.len() / (n * c).max(1);
+        if windows > 0 && plane > 0 {
+            for ((dest, g), index) in grad_x
+                .chunks_exact_mut(plane)
+                .zip(g.chunks_exact(windows))
+                .zip(index.chunks_exact(windows))
+            {
+                for (&g, &i) in g.iter().zip(index) {
+                    dest[i] += g;
+                }
+            }
+        }
+        let grad_x = ArrayD::from_shape_vec(IxDyn(input), grad_x).expect("input's size");
+        return smallvec![Some(Tensor::from_array(grad_x))];
+    }
     let flat = grad_out.reshape(&[n, c, index.shape()[2]]);
     smallvec![Some(
         flat.scatter_add(2, Arc::clone(index), &[n, c, plane])
