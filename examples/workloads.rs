@@ -12,6 +12,7 @@
 //! | w3_tiny | 2 → 16 → tanh → 16 → tanh → 1, MSE, batch 32, 2000 steps | µs/step |
 //! | w4_chain | 100000 scalar ops `x·1.0001`, `x + 0.0001`; backward; drop | ms total |
 //! | w5_matmul | C = A·B, 1024², loss ΣC, backward, 10 reps | ms/rep |
+//! | w6_cnn | conv 1→8 3×3 → ReLU → pool 2 → conv 8→16 3×3 → ReLU → pool 2 → linear 784→10, batch 32, 100 steps | ms/step |
 //! | w7_lstm | LSTM 8 → 64, T = 32, batch 16, h_T → linear → MSE, 100 steps | ms/step |
 //!
 //! Run: `cargo run --release --example workloads -- --workload all --threads 1`
@@ -23,6 +24,7 @@
 
 use std::time::Instant;
 
+use tapegrad::tensor::{Conv2dOptions, MaxPool2dOptions, Padding};
 use tapegrad::{Param, Tensor};
 
 // ------------------------------------------------------------ heap accounting
@@ -295,6 +297,85 @@ impl Workload for Tiny {
         let h2 = (h1.matmul(&w2.tensor()) + b2.tensor()).tanh();
         let residual = h2.matmul(&w3.tensor()) + b3.tensor() - &self.y;
         (&residual * &residual).mean()
+    }
+}
+
+// ------------------------------------------------------------------ W6: a small CNN (w6_cnn)
+// `bench/README.md`, "W6 and W7 exactly": NCHW batch 32×1×28×28; conv 1→8 3×3 pad 1 + bias →
+// ReLU → max-pool 2×2/2 → conv 8→16 3×3 pad 1 + bias → ReLU → max-pool 2×2/2 → flatten (C, H,
+// W) 784 → linear 784→10 (stored (in, out)) → softmax cross-entropy (mean); SGD lr 0.01.
+
+const W6_BATCH: usize = 32;
+const W6_HW: usize = 28;
+const W6_C1: usize = 8;
+const W6_C2: usize = 16;
+const W6_K: usize = 3;
+const W6_OUT: usize = 10;
+const W6_FLAT: usize = W6_C2 * (W6_HW / 4) * (W6_HW / 4);
+const W6_LR: f32 = 0.01;
+const W6_STEPS: usize = 100;
+
+struct Cnn {
+    x: Tensor<f32>,
+    one_hot: Tensor<f32>,
+    params: [Param<f32>; 6],
+}
+
+impl Cnn {
+    fn new() -> Self {
+        let (c1, c2, k) = (W6_C1, W6_C2, W6_K);
+        let a1 = 1.0 / ((k * k) as f64).sqrt();
+        let a2 = 1.0 / ((c1 * k * k) as f64).sqrt();
+        let a3 = 1.0 / (W6_FLAT as f64).sqrt();
+        let mut one_hot = vec![0.0; W6_BATCH * W6_OUT];
+        for r in 0..W6_BATCH {
+            let label = (unit(62, r as u64) * W6_OUT as f64).floor() as usize;
+            one_hot[r * W6_OUT + label] = 1.0;
+        }
+        Cnn {
+            x: tensor(
+                uniform(61, W6_BATCH * W6_HW * W6_HW, -1.0, 1.0),
+                &[W6_BATCH, 1, W6_HW, W6_HW],
+            ),
+            one_hot: tensor(one_hot, &[W6_BATCH, W6_OUT]),
+            params: [
+                param(uniform(63, c1 * k * k, -a1, a1), &[c1, 1, k, k]),
+                param(uniform(64, c1, -a1, a1), &[c1]),
+                param(uniform(65, c2 * c1 * k * k, -a2, a2), &[c2, c1, k, k]),
+                param(uniform(66, c2, -a2, a2), &[c2]),
+                param(uniform(67, W6_FLAT * W6_OUT, -a3, a3), &[W6_FLAT, W6_OUT]),
+                param(uniform(68, W6_OUT, -a3, a3), &[W6_OUT]),
+            ],
+        }
+    }
+}
+
+impl Workload for Cnn {
+    fn params(&self) -> &[Param<f32>] {
+        &self.params
+    }
+    fn lr(&self) -> f32 {
+        W6_LR
+    }
+    fn loss(&self) -> Tensor<f32> {
+        let [w1, b1, w2, b2, w3, b3] = &self.params;
+        let pad1 = Conv2dOptions {
+            padding: Padding::Symmetric([1, 1]),
+            ..Default::default()
+        };
+        let pool = MaxPool2dOptions::new([2, 2]);
+        let h1 = self
+            .x
+            .conv2d(&w1.tensor(), Some(&b1.tensor()), pad1)
+            .relu()
+            .max_pool2d(pool);
+        let h2 = h1
+            .conv2d(&w2.tensor(), Some(&b2.tensor()), pad1)
+            .relu()
+            .max_pool2d(pool);
+        let logits = h2.reshape(&[W6_BATCH, W6_FLAT]).matmul(&w3.tensor()) + b3.tensor();
+        let log_probs = logits.log_softmax(1);
+        -(&log_probs * &self.one_hot).sum() / W6_BATCH as f32
     }
 }
 
@@ -637,6 +718,9 @@ fn main() {
     }
     if run("w5_matmul") {
         matmul(threads);
+    }
+    if run("w6_cnn") {
+        bench_training("w6_cnn", threads, W6_STEPS, 1e3, "ms/step", Cnn::new, &[]);
     }
     if run("w7_lstm") {
         w7::run(threads);

@@ -1,6 +1,7 @@
 //! Layers: the [`Module`] trait, [`Linear`], activations, [`Sequential`], and (each in its own
 //! file under `layers/`) [`Dropout`], [`Embedding`], [`LayerNorm`], [`BatchNorm1d`],
-//! [`BatchNorm2d`], and the recurrent [`Rnn`], [`Gru`] and [`Lstm`].
+//! [`BatchNorm2d`], the recurrent [`Rnn`], [`Gru`] and [`Lstm`], [`Conv1d`], [`Conv2d`],
+//! [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`] and [`Flatten`].
 //!
 //! ```
 //! use tapegrad_models::module::{Activation, Linear, Module, Sequential};
@@ -21,8 +22,9 @@ use tapegrad_tensor::{Float, Param, Tensor};
 use crate::buffer::Buffer;
 use crate::init::xavier_uniform;
 pub use crate::layers::{
-    batch_norm, layer_norm, BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormConfig, Dropout,
-    Embedding, Gru, LayerNorm, Lstm, RecurrentConfig, Rnn,
+    batch_norm, layer_norm, AdaptiveAvgPool2d, AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d,
+    BatchNormConfig, Conv1d, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, Gru, LayerNorm,
+    Lstm, MaxPool2d, RecurrentConfig, Rnn,
 };
 
 /// A piece of a model: a forward pass and the parameters it trains.
@@ -129,8 +131,11 @@ pub enum Activation {
     Tanh,
     /// 1/(1 + e⁻ˣ)
     Sigmoid,
-    /// GELU, tanh approximation
+    /// GELU, exact: x·Φ(x) = ½x(1 + erf(x/√2)) (PyTorch's `nn.GELU()`; until this version
+    /// it meant the tanh form, now [`GeluTanh`](Activation::GeluTanh))
     Gelu,
+    /// GELU, tanh approximation (PyTorch's `nn.GELU(approximate='tanh')`)
+    GeluTanh,
     /// x for x > 0, slope·x otherwise
     LeakyRelu(f64),
 }
@@ -142,6 +147,7 @@ impl<F: Float> Module<F> for Activation {
             Activation::Tanh => x.tanh(),
             Activation::Sigmoid => x.sigmoid(),
             Activation::Gelu => x.gelu(),
+            Activation::GeluTanh => x.gelu_tanh(),
             Activation::LeakyRelu(slope) => x.leaky_relu(F::from_f64(slope)),
         }
     }
@@ -259,6 +265,60 @@ mod tests {
         assert_eq!(layer.forward(&x).to_vec(), vec![9.5, 0.5]);
         assert_eq!((layer.in_features(), layer.out_features()), (3, 2));
         assert_eq!(Linear::<f32>::new(5, 4, 1).weight().shape(), &[4, 5]);
+    }
+
+    #[test]
+    fn a_tiny_conv_net_passes_a_finite_difference_check_in_its_parameters() {
+        // Conv2d → tanh → MaxPool2d → Flatten → Linear, on a batch of 2: the gradient that
+        // backward leaves in each of the six parameters matches central differences taken by
+        // perturbing the parameter's value in place (so the layers themselves are checked).
+        use tapegrad_tensor::{Conv2dOptions, MaxPool2dOptions, Padding};
+        let same = Conv2dOptions {
+            padding: Padding::Same,
+            ..Default::default()
+        };
+        let conv = Conv2dOptions {
+            stride: [1, 2],
+            padding: Padding::Symmetric([1, 1]),
+            groups: 2,
+            ..Default::default()
+        };
+        let net = Sequential::<f64>::new(vec![
+            Box::new(Conv2d::new(1, 2, [3, 3], same, 1)),
+            Box::new(Activation::Tanh),
+            Box::new(Conv2d::new(2, 4, [2, 3], conv, 3)),
+            Box::new(MaxPool2d::new(MaxPool2dOptions::new([2, 2]))),
+            Box::new(Flatten::default()),
+            Box::new(Linear::new(8, 3, 5)),
+        ]);
+        let x = Tensor::<f64>::randn(&[2, 1, 4, 6], 0.0, 1.0, 7);
+        let r = Tensor::<f64>::rand_uniform(&[2, 3], -1.0, 1.0, 8);
+        let loss = || (net.forward(&x) * &r).sum();
+        loss().backward();
+        let names: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["0.weight", "0.bias", "2.weight", "2.bias", "5.weight", "5.bias"]
+        );
+        let h = 1e-6;
+        for (name, p) in net.named_parameters() {
+            let analytic = p.grad().unwrap();
+            let base = (*p.value()).clone();
+            for (index, &a) in analytic.indexed_iter() {
+                let at = |v: f64| {
+                    let mut moved = base.clone();
+                    moved[&index] = v;
+                    p.set_value(moved).unwrap();
+                    tapegrad_tensor::no_grad(|| loss().item())
+                };
+                let numerical = (at(base[&index] + h) - at(base[&index] - h)) / (2.0 * h);
+                assert!(
+                    (a - numerical).abs() < 1e-6 + 1e-5 * numerical.abs(),
+                    "{name}{index:?}: {a} vs {numerical}"
+                );
+            }
+            p.set_value(base).unwrap();
+        }
     }
 
     #[test]

@@ -43,6 +43,14 @@ mod tensor;
 
 pub use error::{Result, TensorError};
 pub use float::Float;
+pub use ops::avg_pool::{AvgPool1dOptions, AvgPool2dOptions, AvgPoolOptions};
+pub use ops::conv::{Conv1dOptions, Conv2dOptions, ConvOptions, Padding};
+pub use ops::conv_transpose::{
+    ConvTranspose1dOptions, ConvTranspose2dOptions, ConvTransposeOptions,
+};
+pub use ops::gelu::GeluApproximate;
+pub use ops::max_pool::{MaxPool1dOptions, MaxPool2dOptions, MaxPoolOptions};
+pub use ops::unfold::Window;
 pub use param::Param;
 pub use tape::{debug, grad, is_grad_enabled, no_grad, NodeId, Op, Tape};
 pub use tensor::Tensor;

@@ -1,14 +1,30 @@
 //! Layers beyond `Linear`, one per file: [`Dropout`], [`Embedding`], [`LayerNorm`],
-//! [`BatchNorm1d`] and [`BatchNorm2d`], and the recurrent [`Rnn`], [`Gru`] and [`Lstm`].
+//! [`BatchNorm1d`] and [`BatchNorm2d`], the recurrent [`Rnn`], [`Gru`] and [`Lstm`],
+//! [`Conv1d`], [`Conv2d`], [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`],
+//! [`AdaptiveAvgPool2d`] and [`Flatten`].
 
+mod adaptive_avg_pool2d;
+mod avg_pool2d;
 mod batch_norm;
+mod conv1d;
+mod conv2d;
+mod conv_transpose2d;
 mod dropout;
 mod embedding;
+mod flatten;
 mod layer_norm;
+mod max_pool2d;
 mod recurrent;
 
+pub use adaptive_avg_pool2d::AdaptiveAvgPool2d;
+pub use avg_pool2d::AvgPool2d;
 pub use batch_norm::{batch_norm, BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormConfig};
+pub use conv1d::Conv1d;
+pub use conv2d::Conv2d;
+pub use conv_transpose2d::ConvTranspose2d;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use flatten::Flatten;
 pub use layer_norm::{layer_norm, LayerNorm};
+pub use max_pool2d::MaxPool2d;
 pub use recurrent::{Gru, Lstm, RecurrentConfig, Rnn};

@@ -3,14 +3,20 @@
 //! composites (sub, mean, softmax, …) record only primitives and have no rule of their own.
 
 pub(crate) mod abs;
+pub(crate) mod adaptive_avg_pool;
 pub(crate) mod add;
 pub(crate) mod add_scalar;
+pub(crate) mod avg_pool;
 pub(crate) mod broadcast;
 pub(crate) mod clamp;
 pub(crate) mod concat;
+pub(crate) mod conv;
+pub(crate) mod conv_transpose;
 pub(crate) mod cos;
 pub(crate) mod div;
+pub(crate) mod erf;
 pub(crate) mod exp;
+pub(crate) mod fold;
 pub(crate) mod gather;
 pub(crate) mod gelu;
 pub(crate) mod index_add;
@@ -22,6 +28,7 @@ pub(crate) mod log1p;
 pub(crate) mod logsumexp;
 pub(crate) mod matmul;
 pub(crate) mod max;
+pub(crate) mod max_pool;
 pub(crate) mod maximum;
 pub(crate) mod mean;
 pub(crate) mod min;
@@ -46,6 +53,7 @@ pub(crate) mod squeeze;
 pub(crate) mod sub;
 pub(crate) mod sum;
 pub(crate) mod tanh;
+pub(crate) mod unfold;
 pub(crate) mod var;
 
 #[cfg(test)]

@@ -6,11 +6,14 @@
 //! assert_eq!(x.shape(), &[2, 3]);
 //! ```
 
+use std::sync::Arc;
+
 use ndarray::IxDyn;
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
+use crate::tensor::Repr;
 use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
@@ -47,6 +50,60 @@ impl<F: Float> Tensor<F> {
         or_panic(self.try_reshape(shape))
     }
 
+    /// [`reshape`](Self::reshape) of a tensor the caller gives up, for composites: when
+    /// nothing else holds its values (an intermediate result whose node saved nothing), the
+    /// buffer is relabelled instead of copied. The recorded node is the same `reshape`.
+    // fast path: conv2d's final [N, O, L] → [N, O, OH, OW] copied every conv output
+    #[track_caller]
+    pub(crate) fn into_reshape(self, shape: &[usize]) -> Tensor<F> {
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            self.numel(),
+            "into_reshape: element counts"
+        );
+        match self.repr {
+            Repr::Recorded { value, tape, id } => match Arc::try_unwrap(value) {
+                Ok(array) if array.is_standard_layout() => {
+                    let from = array.shape().into();
+                    let out = array
+                        .into_shape_with_order(IxDyn(shape))
+                        .expect("standard layout, same count");
+                    // The input is identified by its node; reshape saves no value of it.
+                    let node = Tensor {
+                        repr: Repr::Recorded {
+                            value: Arc::new(ndarray::ArrayD::zeros(IxDyn(&[0]))),
+                            tape,
+                            id,
+                        },
+                    };
+                    or_panic(record(Op::Reshape { from }, &[&node], out, &[]))
+                }
+                Ok(array) => Tensor {
+                    repr: Repr::Recorded {
+                        value: Arc::new(array),
+                        tape,
+                        id,
+                    },
+                }
+                .reshape(shape),
+                Err(value) => Tensor {
+                    repr: Repr::Recorded { value, tape, id },
+                }
+                .reshape(shape),
+            },
+            Repr::Constant(value) => match Arc::try_unwrap(value) {
+                Ok(array) if array.is_standard_layout() => Tensor::from_array(
+                    array
+                        .into_shape_with_order(IxDyn(shape))
+                        .expect("standard layout, same count"),
+                ),
+                Ok(array) => Tensor::from_array(array).reshape(shape),
+                Err(value) => Tensor::from_arc(value).reshape(shape),
+            },
+            Repr::Param(_) => self.reshape(shape),
+        }
+    }
+
     /// All elements in one axis (shape `[numel]`).
     pub fn flatten(&self) -> Tensor<F> {
         self.reshape(&[self.numel()])
@@ -77,6 +134,19 @@ mod tests {
         );
         check("reshape", |t| t[0].reshape(&[4, 3]), &[uniform(&[2, 6], 1)]);
         check("reshape", |t| t[0].reshape(&[]), &[uniform(&[1, 1], 2)]);
+        // The moving form: same values and gradient, whether the buffer is shared or not.
+        check(
+            "into_reshape",
+            |t| (&t[0] * 2.0).into_reshape(&[4, 3]),
+            &[uniform(&[2, 6], 3)],
+        );
+        check(
+            "into_reshape",
+            |t| t[0].t().into_reshape(&[12]),
+            &[uniform(&[2, 6], 4)],
+        );
+        let shared = &x * 1.0;
+        assert_eq!(shared.clone().into_reshape(&[6]).to_vec(), shared.to_vec());
         let err = x.try_reshape(&[4, 2]).unwrap_err();
         assert_eq!(
             err.to_string(),

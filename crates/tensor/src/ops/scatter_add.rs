@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ndarray::ArrayD;
 use smallvec::smallvec;
 
-use super::gather::targets;
+use super::gather::{last_axis_rows, targets};
 use crate::error::or_panic;
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -24,8 +24,28 @@ impl<F: Float> Tensor<F> {
     ) -> Tensor<F> {
         let value = self.value();
         let mut out = ArrayD::zeros(shape);
-        for (position, target) in targets(&index, axis) {
-            out[target] += value[position];
+        let rows = last_axis_rows(shape, axis, &index);
+        match (rows, value.as_slice(), out.as_slice_mut()) {
+            // fast path: one contiguous row at a time (max-pooling's backward)
+            (Some((len, index)), Some(value), Some(out)) if value.len() == index.len() => {
+                let picks = index.len() / (out.len() / len).max(1);
+                if picks > 0 {
+                    for ((row, idx), v) in out
+                        .chunks_exact_mut(len)
+                        .zip(index.chunks_exact(picks))
+                        .zip(value.chunks_exact(picks))
+                    {
+                        for (&i, &v) in idx.iter().zip(v) {
+                            row[i] += v;
+                        }
+                    }
+                }
+            }
+            _ => {
+                for (position, target) in targets(&index, axis) {
+                    out[target] += value[position];
+                }
+            }
         }
         let op = Op::ScatterAdd {
             axis,

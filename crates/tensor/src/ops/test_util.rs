@@ -1,6 +1,6 @@
 //! Inputs and assertions shared by the ops' tests.
 
-use ndarray::ArrayD;
+use ndarray::{ArrayD, Dimension};
 
 use crate::gradcheck::gradcheck;
 use crate::Tensor;
@@ -39,3 +39,74 @@ pub(crate) const BROADCAST_CASES: &[(&[usize], &[usize])] = &[
     (&[2, 1], &[]),
     (&[0, 3], &[1, 3]),
 ];
+
+/// Asserts that Hessian-vector products through `f` are right: with L = Σ r ⊙ f(x) for fixed
+/// random r and a random direction v, the tape's H·v — `grad` of ⟨∇L, v⟩ where ∇L came from
+/// `grad(.., create_graph = true)` — must match the central difference of first-order
+/// gradients (∇L(x + h·v) − ∇L(x − h·v)) / 2h, for every input at once.
+#[track_caller]
+pub(crate) fn check_second_order(
+    op: &str,
+    f: impl Fn(&[Tensor<f64>]) -> Tensor<f64>,
+    inputs: &[ArrayD<f64>],
+) {
+    use crate::{grad, no_grad};
+    let constants = |xs: &[ArrayD<f64>]| -> Vec<Tensor<f64>> {
+        xs.iter().cloned().map(Tensor::from_array).collect()
+    };
+    let shape = no_grad(|| f(&constants(inputs))).shape().to_vec();
+    let r = Tensor::<f64>::rand_uniform(&shape, -1.0, 1.0, 7);
+    let v: Vec<ArrayD<f64>> = (0..inputs.len())
+        .map(|k| uniform(inputs[k].shape(), 100 + k as u64))
+        .collect();
+    // ∇L at xs, as tensors on a tape when `create_graph`.
+    let gradient = |xs: &[ArrayD<f64>], create_graph: bool| {
+        let leaves: Vec<Tensor<f64>> = constants(xs)
+            .into_iter()
+            .map(Tensor::requires_grad)
+            .collect();
+        let loss = (f(&leaves) * &r).sum();
+        let refs: Vec<&Tensor<f64>> = leaves.iter().collect();
+        let g = if loss.is_tracked() {
+            grad(&loss, &refs, create_graph).unwrap()
+        } else {
+            xs.iter().map(|x| Tensor::zeros(x.shape())).collect()
+        };
+        (leaves, g)
+    };
+    let (leaves, g) = gradient(inputs, true);
+    let s = g
+        .iter()
+        .zip(&v)
+        .map(|(g, v)| (g * &Tensor::from_array(v.clone())).sum())
+        .reduce(|a, b| a + b)
+        .expect("at least one input");
+    let refs: Vec<&Tensor<f64>> = leaves.iter().collect();
+    let analytic: Vec<Tensor<f64>> = if s.is_tracked() {
+        grad(&s, &refs, false).unwrap()
+    } else {
+        inputs.iter().map(|x| Tensor::zeros(x.shape())).collect()
+    };
+    let h = 1e-5;
+    let shifted = |sign: f64| -> Vec<ArrayD<f64>> {
+        inputs
+            .iter()
+            .zip(&v)
+            .map(|(x, v)| x + &(v * (sign * h)))
+            .collect()
+    };
+    let (plus, minus) = (
+        gradient(&shifted(1.0), false).1,
+        gradient(&shifted(-1.0), false).1,
+    );
+    for k in 0..inputs.len() {
+        let numerical = (&plus[k].to_array() - &minus[k].to_array()) / (2.0 * h);
+        for ((index, &num), &ana) in numerical.indexed_iter().zip(analytic[k].value().iter()) {
+            assert!(
+                (ana - num).abs() <= 1e-6 + 1e-5 * num.abs(),
+                "second-order check {op}: input {k} at {:?}: H·v analytic {ana:.10e}, numerical {num:.10e}",
+                index.slice()
+            );
+        }
+    }
+}

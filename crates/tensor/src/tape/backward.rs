@@ -105,6 +105,10 @@ fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<
         Op::IndexAdd { .. } => ops::index_add::backward(ctx, grad_out),
         Op::Gather { .. } => ops::gather::backward(ctx, grad_out),
         Op::ScatterAdd { .. } => ops::scatter_add::backward(ctx, grad_out),
+        Op::Unfold { .. } => ops::unfold::backward(ctx, grad_out),
+        Op::Fold { .. } => ops::fold::backward(ctx, grad_out),
+        Op::Erf => ops::erf::backward(ctx, grad_out),
+        Op::MaxPool { .. } => ops::max_pool::backward(ctx, grad_out),
     }
 }
 

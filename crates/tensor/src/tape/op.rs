@@ -113,6 +113,24 @@ pub enum Op {
         index: Arc<ArrayD<usize>>,
         shape: Shape,
     },
+    /// Sliding windows of an image of spatial size `size` laid out as columns (im2col).
+    Unfold {
+        window: crate::Window,
+        size: Shape,
+    },
+    /// Columns added back into an image of spatial size `size` (col2im), the adjoint of `Unfold`.
+    Fold {
+        window: crate::Window,
+        size: Shape,
+    },
+    /// The error function erf(x).
+    Erf,
+    /// Max-pooling of an input of shape `input`: output element k of plane (n, c) is the
+    /// plane's element `index[n, c, k]` (flat within the plane), its window's first maximum.
+    MaxPool {
+        index: Arc<ArrayD<usize>>,
+        input: Shape,
+    },
 }
 
 impl Op {
@@ -151,6 +169,10 @@ impl Op {
             Op::IndexAdd { .. } => "index_add",
             Op::Gather { .. } => "gather",
             Op::ScatterAdd { .. } => "scatter_add",
+            Op::Unfold { .. } => "unfold",
+            Op::Fold { .. } => "fold",
+            Op::Erf => "erf",
+            Op::MaxPool { .. } => "max_pool",
         }
     }
 
@@ -191,6 +213,11 @@ impl Op {
                 write!(s, "axis={axis}, {} indices", indices.len())
             }
             Op::Gather { axis, .. } | Op::ScatterAdd { axis, .. } => write!(s, "axis={axis}"),
+            Op::Unfold { window, size } | Op::Fold { window, size } => write!(
+                s,
+                "kernel={:?}, stride={:?}, dilation={:?}, padding={:?}, size={size:?}",
+                window.kernel, window.stride, window.dilation, window.padding
+            ),
             _ => Ok(()),
         };
         s
