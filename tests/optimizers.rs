@@ -338,11 +338,11 @@ fn every_first_order_optimizer_converges_on_a_convex_quadratic() {
             Box::new(
                 AdamW::new(
                     p,
-                    AdamWConfig(AdamConfig {
+                    AdamWConfig {
                         lr: 0.05,
                         weight_decay: 0.0,
                         ..Default::default()
-                    }),
+                    },
                 )
                 .unwrap(),
             )
