@@ -229,8 +229,9 @@ impl<F: Float, R: UpdateRule> Optimizer<F> for FirstOrder<F, R> {
                 let per_param = buffers
                     .entry(buffer.name.to_string())
                     .or_insert_with(|| vec![None; self.params.len()]);
-                for i in group.start..group.end {
-                    per_param[i] = self.state[i].get(k).cloned();
+                let range = group.start..group.end;
+                for (slot, state) in per_param[range.clone()].iter_mut().zip(&self.state[range]) {
+                    *slot = state.get(k).cloned();
                 }
             }
         }
