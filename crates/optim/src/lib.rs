@@ -60,7 +60,7 @@ pub use adamw::{AdamW, AdamWConfig};
 pub use cg::{CgConfig, ConjugateGradient};
 pub use error::OptimError;
 pub use first_order::{FirstOrder, ParamGroup};
-pub use lbfgs::{Lbfgs, LbfgsConfig};
+pub use lbfgs::{Lbfgs, LbfgsConfig, LbfgsStepConfig, LineSearchFn};
 pub use nadam::{NAdam, NAdamConfig};
 pub use newton_cg::{NewtonCg, NewtonCgConfig};
 pub use optimizer::{GroupState, LrGroups, Optimizer, OptimizerState};

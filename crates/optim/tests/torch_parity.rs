@@ -247,3 +247,180 @@ fn rmsprop_and_adagrad_maximize_match_torch() {
         0.264671180816546,
     );
 }
+
+/// f(x) = ½xᵀAx − bᵀx, the script's quadratic.
+fn quadratic(x: &Param<f64>) -> Tensor<f64> {
+    let a = Tensor::from_vec(vec![3.0, 1.0, 0.0, 1.0, 2.0, 0.5, 0.0, 0.5, 1.0], &[3, 3]);
+    let b = Tensor::from_vec(vec![1.0, -2.0, 0.5], &[3, 1]);
+    let x = x.tensor();
+    (&x * &a.matmul(&x)).sum() * 0.5 - (&b * &x).sum()
+}
+
+/// (1 − x)² + 100(y − x²)².
+fn rosenbrock(p: &Param<f64>) -> Tensor<f64> {
+    let v = p.tensor();
+    let (x, y) = (v.narrow(0, 0, 1), v.narrow(0, 1, 1));
+    let a = 1.0 - &x;
+    let b = &y - &(&x * &x);
+    (&a * &a + &b * &b * 100.0).sum()
+}
+
+/// Calls `step` once per entry of `torch_x`; checks the returned first loss, the
+/// evaluation count and the parameters after each call against torch's.
+#[track_caller]
+fn check_lbfgs(
+    name: &str,
+    x0: &[f64],
+    f: fn(&Param<f64>) -> Tensor<f64>,
+    config: LbfgsConfig,
+    first_losses: &[f64],
+    evals: &[usize],
+    torch_x: &[&[f64]],
+) {
+    let shape = if x0.len() == 3 { vec![3, 1] } else { vec![2] };
+    let x = Param::new(
+        "x",
+        ndarray::ArrayD::from_shape_vec(shape, x0.to_vec()).unwrap(),
+    );
+    let mut lbfgs = Lbfgs::new(vec![x.clone()], config).unwrap();
+    for (call, expected) in torch_x.iter().enumerate() {
+        let first = lbfgs.step(|| f(&x));
+        let got: Vec<f64> = x.value().iter().copied().collect();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-10 * b.abs().max(1.0);
+        assert!(
+            close(first, first_losses[call]),
+            "{name} call {call}: loss {first} vs torch {}",
+            first_losses[call]
+        );
+        assert_eq!(
+            lbfgs.func_evals(),
+            evals[call],
+            "{name} call {call}: evaluations"
+        );
+        assert!(
+            got.iter().zip(expected.iter()).all(|(&a, &b)| close(a, b)),
+            "{name} call {}: x = {got:?}, torch {expected:?}",
+            call + 1
+        );
+    }
+}
+
+#[test]
+fn lbfgs_step_matches_torch_with_a_fixed_step() {
+    // torch.optim.LBFGS([x], lr=0.5, max_iter=4, history_size=3), 4 calls.
+    let config = LbfgsConfig {
+        history_size: 3,
+        step: LbfgsStepConfig {
+            lr: 0.5,
+            max_iter: 4,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    check_lbfgs(
+        "quadratic",
+        &[1.0, 1.0, 1.0],
+        quadratic,
+        config,
+        &[
+            5.0,
+            -2.3792841645038,
+            -2.6450144953317167,
+            -2.6470515031252733,
+        ],
+        &[4, 8, 12, 16],
+        &[
+            &[0.7258932122818958, -1.239229501517927, 0.8946092459549521],
+            &[0.9234679310066238, -1.782965307409446, 1.3501908883703109],
+            &[0.939178936572134, -1.8224989665863705, 1.4090293706343129],
+            &[0.9410512803028721, -1.8234645862298338, 1.4115942595949427],
+        ],
+    );
+    // LBFGS([x], lr=0.1, max_iter=5, history_size=10) on Rosenbrock from (−1.2, 1).
+    let config = LbfgsConfig {
+        step: LbfgsStepConfig {
+            lr: 0.1,
+            max_iter: 5,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    check_lbfgs(
+        "rosenbrock",
+        &[-1.2, 1.0],
+        rosenbrock,
+        config,
+        &[
+            24.199999999999996,
+            7.112951020506721,
+            5.2304978915741485,
+            4.528083064213277,
+        ],
+        &[5, 10, 15, 20],
+        &[
+            &[-1.0989030589182796, 1.0430413750577954],
+            &[-1.0731883206935724, 1.0551729273427284],
+            &[-1.0563511151413298, 1.0611507969969873],
+            &[-1.0447137409906535, 1.0623660990391661],
+        ],
+    );
+}
+
+#[test]
+fn lbfgs_step_matches_torch_with_strong_wolfe() {
+    // LBFGS([x], max_iter=3, history_size=5, line_search_fn="strong_wolfe"), 3 calls.
+    let config = LbfgsConfig {
+        history_size: 5,
+        step: LbfgsStepConfig {
+            max_iter: 3,
+            line_search_fn: LineSearchFn::StrongWolfe,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    check_lbfgs(
+        "quadratic, strong Wolfe",
+        &[1.0, 1.0, 1.0],
+        quadratic,
+        config,
+        &[5.0, -2.1433238565835717, -2.634943175969181],
+        &[3, 6, 9],
+        &[
+            &[0.44144259941043973, -1.143203069880899, 0.7134738191524419],
+            &[0.9260819454185948, -1.811786497503126, 1.252072084999389],
+            &[0.9424169070554715, -1.8232569363883833, 1.4115043595075603],
+        ],
+    );
+    // LBFGS([x], max_iter=5, history_size=10, line_search_fn="strong_wolfe"), 6 calls.
+    let config = LbfgsConfig {
+        step: LbfgsStepConfig {
+            max_iter: 5,
+            line_search_fn: LineSearchFn::StrongWolfe,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    check_lbfgs(
+        "rosenbrock, strong Wolfe",
+        &[-1.2, 1.0],
+        rosenbrock,
+        config,
+        &[
+            24.199999999999996,
+            4.111816451757751,
+            3.423165462292753,
+            1.6576993608388542,
+            0.6550058611893452,
+            0.2420628752048101,
+        ],
+        &[6, 12, 19, 26, 32, 38],
+        &[
+            &[-1.0276177663827242, 1.0584120782656612],
+            &[-0.7745797354515831, 0.5476256792320806],
+            &[-0.25600484511812704, 0.03722749524505698],
+            &[0.2157306529495921, 0.06652156950754587],
+            &[0.5135357050699878, 0.2563600040463876],
+            &[0.8235346142444435, 0.6658080748008967],
+        ],
+    );
+}
