@@ -329,3 +329,101 @@ impl<F: Float, R: UpdateRule> Optimizer<F> for FirstOrder<F, R> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{param, set_grad};
+    use crate::{Adam, AdamConfig, Sgd, SgdConfig};
+
+    #[test]
+    fn a_parameter_may_be_in_one_group_only() {
+        let w = param(&[1.0]);
+        let config = SgdConfig::default();
+        let err = Sgd::with_groups(vec![
+            ParamGroup::new(vec![w.clone()], config.clone()),
+            ParamGroup::new(vec![w.clone()], config.clone()),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SGD: parameter \"w\" appears more than once in the parameter groups"
+        );
+        assert!(Sgd::new(vec![w.clone(), w], config).is_err());
+        assert!(Sgd::<f64>::with_groups(vec![]).is_err());
+    }
+
+    #[test]
+    fn groups_keep_their_own_buffers_and_rates_through_a_save() {
+        // Group 0 with AMSGrad keeps three buffers, group 1 without keeps two; the state
+        // lists max_exp_avg_sq for the first parameter only.
+        let (a, b) = (param(&[1.0]), param(&[2.0, 3.0]));
+        let amsgrad = AdamConfig {
+            lr: 0.1,
+            amsgrad: true,
+            ..Default::default()
+        };
+        let plain = AdamConfig {
+            lr: 0.01,
+            ..Default::default()
+        };
+        let build = |a: &Param<f64>, b: &Param<f64>| {
+            Adam::with_groups(vec![
+                ParamGroup::new(vec![a.clone()], amsgrad.clone()),
+                ParamGroup::new(vec![b.clone()], plain.clone()),
+            ])
+            .unwrap()
+        };
+        let mut opt = build(&a, &b);
+        set_grad(&a, &[1.0]);
+        set_grad(&b, &[1.0, -1.0]);
+        opt.step();
+        // First Adam step moves by ≈ lr·sign(g): each group its own lr.
+        approx::assert_abs_diff_eq!(a.value()[[0]], 0.9, epsilon = 1e-7);
+        approx::assert_abs_diff_eq!(b.value()[[1]], 3.01, epsilon = 1e-7);
+        opt.set_group_lr(1, 0.5);
+        let state = opt.state();
+        assert!(state.buffers["max_exp_avg_sq"][0].is_some());
+        assert!(state.buffers["max_exp_avg_sq"][1].is_none());
+        assert_eq!(state.buffers["exp_avg"][1].as_ref().unwrap().shape(), &[2]);
+        assert_eq!(
+            state.groups,
+            vec![
+                GroupState {
+                    params: 1,
+                    lr: 0.1,
+                    initial_lr: 0.1
+                },
+                GroupState {
+                    params: 1,
+                    lr: 0.5,
+                    initial_lr: 0.01
+                },
+            ]
+        );
+        let mut fresh = build(&param(&[1.0]), &param(&[2.0, 3.0]));
+        fresh.load_state(state.clone()).unwrap();
+        assert_eq!(fresh.lrs(), vec![0.1, 0.5]);
+        assert_eq!(fresh.initial_lr(1), 0.01);
+        assert_eq!(fresh.state(), state);
+        assert_eq!(fresh.group_params(1)[0].shape(), &[2]);
+        assert!(fresh.config(0).amsgrad);
+    }
+
+    #[test]
+    fn parameters_without_gradients_are_skipped() {
+        let (a, b) = (param(&[1.0]), param(&[1.0]));
+        let config = SgdConfig {
+            lr: 0.5,
+            momentum: 0.9,
+            ..Default::default()
+        };
+        let mut opt = Sgd::new(vec![a.clone(), b.clone()], config).unwrap();
+        set_grad(&a, &[1.0]);
+        opt.step();
+        assert_eq!((a.value()[[0]], b.value()[[0]]), (0.5, 1.0));
+        let state = opt.state();
+        assert_eq!(state.steps, vec![1, 0]);
+        assert!(state.buffers["momentum_buffer"][1].is_none());
+    }
+}

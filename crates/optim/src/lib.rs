@@ -19,15 +19,24 @@
 //! assert!(w.value().iter().all(|&x| (x - 3.0).abs() < 1e-6));
 //! ```
 //!
-//! First-order: [`Sgd`] (momentum, Nesterov), [`Adam`] (AMSGrad), [`AdamW`], [`RmsProp`],
-//! [`Adagrad`], all behind the [`Optimizer`] trait, each in its own file with its update rule
-//! written as a formula in the docs. Around them: learning-rate [`schedule`]s, gradient
+//! First-order: [`Sgd`] (momentum, Nesterov), [`Adam`] (AMSGrad, decoupled decay),
+//! [`AdamW`], [`NAdam`], [`RAdam`], [`RmsProp`], [`Adagrad`], all behind the [`Optimizer`]
+//! trait, and all the same type: the one driver [`FirstOrder`] with their update rule
+//! ([`rule::UpdateRule`]). The driver owns the parameter groups ([`ParamGroup`]: e.g. no
+//! weight decay on biases), the per-parameter state, the step loop, saving and loading, and
+//! the pieces every rule shares (`maximize`, weight decay); each optimizer's file holds only
+//! its settings, its formula and its hand-worked test. Around them: learning-rate
+//! [`schedule`]rs that set the optimizer's rates themselves, as PyTorch's do, gradient
 //! clipping ([`clip`]) and stopping rules that say why training stopped ([`stop`]).
 //!
 //! Second-order and quasi-Newton: [`Lbfgs`] and [`ConjugateGradient`] (Polak–Ribière+), with a
 //! strong-Wolfe line search, and [`NewtonCg`], whose Hessian-vector products come from the
 //! tape's gradients of gradients. They take a closure that records the loss and run to a
-//! stopping rule, returning a [`Report`].
+//! stopping rule, returning a [`Report`]; [`Lbfgs::step`] also runs one PyTorch-style
+//! `LBFGS.step(closure)` at a time.
+//!
+//! The numbers agree with `torch.optim` in f64 (see `tests/torch_parity.rs` and
+//! `tests/torch_schedulers.rs`, pinned from `tests/pytorch/optim_reference.py`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -16,7 +16,41 @@
 //! Adding an optimizer means one file: its settings struct implementing [`UpdateRule`] (the
 //! formula in its doc and in [`update`](UpdateRule::update)), the buffers it keeps, and a test
 //! worked by hand. The ideas come from burn's `SimpleOptimizer` and optax's
-//! `GradientTransformation`; the code is this crate's.
+//! `GradientTransformation`; the code is this crate's. Signed gradient descent with momentum,
+//! w ← w − α·sign(b), b ← μb + g, in full:
+//!
+//! ```
+//! use ndarray::{ArrayD, Zip};
+//! use tapegrad_optim::rule::{Buffer, UpdateRule, WeightDecay};
+//! use tapegrad_optim::{FirstOrder, OptimError, Optimizer};
+//! use tapegrad_tensor::{Float, Param};
+//!
+//! #[derive(Clone, Debug)]
+//! struct SignSgd { lr: f64, momentum: f64 }
+//!
+//! impl UpdateRule for SignSgd {
+//!     const NAME: &'static str = "SignSGD";
+//!     fn check(&self) -> Result<(), OptimError> { Ok(()) }
+//!     fn lr(&self) -> f64 { self.lr }
+//!     fn set_lr(&mut self, lr: f64) { self.lr = lr }
+//!     fn weight_decay(&self) -> Option<WeightDecay> { None }
+//!     fn maximize(&self) -> bool { false }
+//!     fn buffers(&self) -> Vec<Buffer> { vec![Buffer::like_param("momentum_buffer")] }
+//!     fn update<F: Float>(&self, _t: u64, w: &mut ArrayD<F>, g: &ArrayD<F>, state: &mut [ArrayD<F>]) {
+//!         let (lr, mu) = (F::from_f64(self.lr), F::from_f64(self.momentum));
+//!         Zip::from(w).and(g).and(&mut state[0]).for_each(|w, &g, b| {
+//!             *b = mu * *b + g;
+//!             *w -= lr * b.signum();
+//!         });
+//!     }
+//! }
+//!
+//! let w = Param::<f64>::new("w", ndarray::arr1(&[1.0, 1.0]).into_dyn());
+//! let mut opt = FirstOrder::new(vec![w.clone()], SignSgd { lr: 0.1, momentum: 0.9 }).unwrap();
+//! (w.tensor() * tapegrad_tensor::Tensor::from_vec(vec![3.0, -0.01], &[2])).sum().backward();
+//! opt.step();
+//! assert_eq!(w.value().as_slice().unwrap(), &[0.9, 1.1]);
+//! ```
 
 use std::fmt;
 
