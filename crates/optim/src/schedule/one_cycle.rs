@@ -86,7 +86,8 @@ pub struct OneCycleRule {
 pub type OneCycleLR = Scheduler<OneCycleRule>;
 
 impl OneCycleLR {
-    /// The 1cycle policy on `optimizer`; sets the step-0 rates (α_max/d).
+    /// The 1cycle policy on `optimizer`; sets the step-0 rates (α_max/d). Step it
+    /// `total_steps` times at most: one more panics, as PyTorch raises.
     ///
     /// # Errors
     /// `InvalidSetting` for `total_steps` 0, `pct_start` outside [0, 1], a `max_lr` that is
