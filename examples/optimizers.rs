@@ -155,11 +155,11 @@ fn main() -> ExitCode {
             )
         }),
         ("AdamW lr 0.05, λ 0", |p| {
-            let config = AdamWConfig(AdamConfig {
+            let config = AdamWConfig {
                 lr: 0.05,
                 weight_decay: 0.0,
                 ..Default::default()
-            });
+            };
             Box::new(AdamW::new(p, config).unwrap())
         }),
         ("RMSProp lr 0.01", |p| {

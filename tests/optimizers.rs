@@ -296,7 +296,7 @@ fn momentum_and_adam_beat_plain_sgd_on_an_ill_conditioned_quadratic() {
 #[test]
 fn every_first_order_optimizer_converges_on_a_convex_quadratic() {
     type Make = fn(Vec<Param<f64>>) -> Box<dyn Optimizer<f64>>;
-    let optimizers: [(&str, Make); 6] = [
+    let optimizers: [(&str, Make); 8] = [
         ("SGD", |p| {
             Box::new(
                 Sgd::new(
@@ -338,11 +338,35 @@ fn every_first_order_optimizer_converges_on_a_convex_quadratic() {
             Box::new(
                 AdamW::new(
                     p,
-                    AdamWConfig(AdamConfig {
+                    AdamWConfig {
                         lr: 0.05,
                         weight_decay: 0.0,
                         ..Default::default()
-                    }),
+                    },
+                )
+                .unwrap(),
+            )
+        }),
+        ("NAdam", |p| {
+            Box::new(
+                NAdam::new(
+                    p,
+                    NAdamConfig {
+                        lr: 0.05,
+                        ..Default::default()
+                    },
+                )
+                .unwrap(),
+            )
+        }),
+        ("RAdam", |p| {
+            Box::new(
+                RAdam::new(
+                    p,
+                    RAdamConfig {
+                        lr: 0.05,
+                        ..Default::default()
+                    },
                 )
                 .unwrap(),
             )

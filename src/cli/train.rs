@@ -342,10 +342,10 @@ fn make_first_order(
         OptimizerKind::Adam => Box::new(Adam::new(params, adam)?),
         OptimizerKind::Adamw => Box::new(AdamW::new(
             params,
-            AdamWConfig(AdamConfig {
-                weight_decay: AdamWConfig::default().0.weight_decay,
-                ..adam
-            }),
+            AdamWConfig {
+                lr,
+                ..Default::default()
+            },
         )?),
         OptimizerKind::Lbfgs => return Ok(None),
     }))

@@ -9,15 +9,15 @@
 //! w ← w − α/(1 + (t − 1)·η) · g/(√s + ε)  (η: learning-rate decay)
 //! ```
 
-use ndarray::Zip;
-use tapegrad_tensor::{Float, Param};
+use ndarray::{ArrayD, Zip};
+use tapegrad_tensor::Float;
 
 use crate::error::{check_lr, check_non_negative};
-use crate::optimizer::Slots;
-use crate::{OptimError, Optimizer, OptimizerState};
+use crate::rule::{Buffer, UpdateRule, WeightDecay};
+use crate::{FirstOrder, OptimError};
 
 /// Settings of [`Adagrad`]; `Default` gives PyTorch's: lr 1e-2, no decay, ε 1e-10,
-/// accumulator starting at 0.
+/// accumulator starting at 0, minimizing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdagradConfig {
     /// Learning rate α.
@@ -30,6 +30,8 @@ pub struct AdagradConfig {
     pub initial_accumulator_value: f64,
     /// ε, added to the denominator.
     pub eps: f64,
+    /// Ascend the objective: the gradient is negated first (PyTorch's `maximize`).
+    pub maximize: bool,
 }
 
 impl Default for AdagradConfig {
@@ -40,85 +42,59 @@ impl Default for AdagradConfig {
             weight_decay: 0.0,
             initial_accumulator_value: 0.0,
             eps: 1e-10,
+            maximize: false,
         }
     }
 }
 
 /// The Adagrad optimizer; see the module docs.
-#[derive(Debug)]
-pub struct Adagrad<F: Float> {
-    params: Vec<Param<F>>,
-    config: AdagradConfig,
-    slots: Slots<F>,
-}
+pub type Adagrad<F = f32> = FirstOrder<F, AdagradConfig>;
 
-impl<F: Float> Adagrad<F> {
-    /// An optimizer over `params`.
-    ///
-    /// # Errors
+impl UpdateRule for AdagradConfig {
+    const NAME: &'static str = "Adagrad";
+
     /// `InvalidSetting` for lr ≤ 0 or NaN, or any other setting negative.
-    pub fn new(params: Vec<Param<F>>, config: AdagradConfig) -> Result<Self, OptimError> {
+    fn check(&self) -> Result<(), OptimError> {
         const NAME: &str = "Adagrad";
-        check_lr(NAME, config.lr)?;
-        check_non_negative(NAME, "lr_decay", config.lr_decay)?;
-        check_non_negative(NAME, "weight_decay", config.weight_decay)?;
-        check_non_negative(
-            NAME,
-            "initial_accumulator_value",
-            config.initial_accumulator_value,
-        )?;
-        check_non_negative(NAME, "eps", config.eps)?;
-        let slots = Slots::new(params.len(), &["sum"]);
-        Ok(Adagrad {
-            params,
-            config,
-            slots,
-        })
-    }
-}
-
-impl<F: Float> Optimizer<F> for Adagrad<F> {
-    fn params(&self) -> &[Param<F>] {
-        &self.params
-    }
-
-    fn step(&mut self) {
-        let c = &self.config;
-        let [lambda, eps, s0] =
-            [c.weight_decay, c.eps, c.initial_accumulator_value].map(F::from_f64);
-        for (i, p) in self.params.iter().enumerate() {
-            let t = self.slots.steps[i] as f64 + 1.0;
-            let lr = F::from_f64(c.lr / (1.0 + (t - 1.0) * c.lr_decay));
-            let first = self.slots.is_fresh(i);
-            let mut buffers = self.slots.of_param(i, p.shape());
-            let s = &mut *buffers[0];
-            let updated = p.update(|w, g| {
-                Zip::from(w).and(g).and(s).for_each(|w, &g, s| {
-                    let g = g + lambda * *w;
-                    *s = if first { s0 } else { *s } + g * g;
-                    *w -= lr * g / (s.sqrt() + eps);
-                })
-            });
-            if updated {
-                self.slots.steps[i] += 1;
-            }
-        }
+        check_lr(NAME, self.lr)?;
+        check_non_negative(NAME, "lr_decay", self.lr_decay)?;
+        check_non_negative(NAME, "weight_decay", self.weight_decay)?;
+        let s0 = self.initial_accumulator_value;
+        check_non_negative(NAME, "initial_accumulator_value", s0)?;
+        check_non_negative(NAME, "eps", self.eps)
     }
 
     fn lr(&self) -> f64 {
-        self.config.lr
+        self.lr
     }
 
     fn set_lr(&mut self, lr: f64) {
-        self.config.lr = lr;
+        self.lr = lr;
     }
 
-    fn state(&self) -> OptimizerState<F> {
-        self.slots.to_state()
+    fn weight_decay(&self) -> Option<WeightDecay> {
+        Some(WeightDecay::L2(self.weight_decay))
     }
 
-    fn load_state(&mut self, state: OptimizerState<F>) -> Result<(), OptimError> {
-        self.slots.load("Adagrad", &self.params, state)
+    fn maximize(&self) -> bool {
+        self.maximize
+    }
+
+    /// The sum s, starting at `initial_accumulator_value`.
+    fn buffers(&self) -> Vec<Buffer> {
+        vec![Buffer {
+            init: self.initial_accumulator_value,
+            ..Buffer::like_param("sum")
+        }]
+    }
+
+    fn update<F: Float>(&self, t: u64, w: &mut ArrayD<F>, g: &ArrayD<F>, state: &mut [ArrayD<F>]) {
+        let lr = F::from_f64(self.lr / (1.0 + (t - 1) as f64 * self.lr_decay));
+        let eps = F::from_f64(self.eps);
+        Zip::from(w).and(g).and(&mut state[0]).for_each(|w, &g, s| {
+            *s += g * g;
+            *w -= lr * g / (s.sqrt() + eps);
+        });
     }
 }
 
@@ -126,6 +102,7 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
 mod tests {
     use super::*;
     use crate::testing::{param, set_grad};
+    use crate::Optimizer;
 
     #[test]
     fn two_steps_by_hand() {

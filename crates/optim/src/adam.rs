@@ -11,18 +11,21 @@
 //! w ← w − α/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
 //! ```
 //!
+//! With `maximize` the gradient is negated first; with `decoupled_weight_decay` the first
+//! line becomes w ← w·(1 − α·λ) (AdamW; see [`AdamW`](crate::AdamW)).
+//!
 //! The factors 1/(1 − βᵗ) undo the bias of averages that start at zero; with them the
 //! first step moves every weight by almost exactly α (when ε is negligible).
 
-use ndarray::Zip;
-use tapegrad_tensor::{Float, Param};
+use ndarray::{ArrayD, Zip};
+use tapegrad_tensor::Float;
 
 use crate::error::{check_beta, check_lr, check_non_negative};
-use crate::optimizer::Slots;
-use crate::{OptimError, Optimizer, OptimizerState};
+use crate::rule::{Buffer, UpdateRule, WeightDecay};
+use crate::{FirstOrder, OptimError};
 
 /// Settings of [`Adam`]; `Default` gives the paper's and PyTorch's: lr 1e-3, betas
-/// (0.9, 0.999), ε 1e-8, no weight decay, no AMSGrad.
+/// (0.9, 0.999), ε 1e-8, no weight decay, no AMSGrad, coupled decay, minimizing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdamConfig {
     /// Learning rate α.
@@ -33,11 +36,17 @@ pub struct AdamConfig {
     pub beta2: f64,
     /// ε, added to the denominator for stability.
     pub eps: f64,
-    /// Weight decay λ (an L2 penalty through the gradient; see [`AdamW`](crate::AdamW) for
-    /// the decoupled form).
+    /// Weight decay λ: an L2 penalty through the gradient, or decoupled (AdamW) with
+    /// `decoupled_weight_decay`.
     pub weight_decay: f64,
     /// Use the running maximum of v (AMSGrad).
     pub amsgrad: bool,
+    /// Decay the weights directly, w ← w·(1 − αλ), instead of through the gradient: AdamW
+    /// (PyTorch 2's `decoupled_weight_decay`). The default weight decay stays 0, as in
+    /// PyTorch; [`AdamWConfig`](crate::AdamWConfig) has AdamW's 0.01.
+    pub decoupled_weight_decay: bool,
+    /// Ascend the objective: the gradient is negated first (PyTorch's `maximize`).
+    pub maximize: bool,
 }
 
 impl Default for AdamConfig {
@@ -49,138 +58,122 @@ impl Default for AdamConfig {
             eps: 1e-8,
             weight_decay: 0.0,
             amsgrad: false,
+            decoupled_weight_decay: false,
+            maximize: false,
         }
     }
-}
-
-/// How weight decay enters the update.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Decay {
-    /// g ← g + λw (Adam).
-    L2,
-    /// w ← w − αλw before the Adam step (AdamW).
-    Decoupled,
 }
 
 /// The Adam optimizer; see the module docs for the update.
-#[derive(Debug)]
-pub struct Adam<F: Float> {
-    params: Vec<Param<F>>,
-    config: AdamConfig,
-    decay: Decay,
+pub type Adam<F = f32> = FirstOrder<F, AdamConfig>;
+
+/// Checks Adam's settings, naming the optimizer `name`.
+pub(crate) fn check_adam(
     name: &'static str,
-    slots: Slots<F>,
+    lr: f64,
+    betas: [f64; 2],
+    eps: f64,
+    weight_decay: f64,
+) -> Result<(), OptimError> {
+    check_lr(name, lr)?;
+    check_beta(name, "beta1", betas[0])?;
+    check_beta(name, "beta2", betas[1])?;
+    check_non_negative(name, "eps", eps)?;
+    check_non_negative(name, "weight_decay", weight_decay)
 }
 
-impl<F: Float> Adam<F> {
-    /// An optimizer over `params`.
-    ///
-    /// # Errors
-    /// `InvalidSetting` for lr ≤ 0 or NaN, betas outside [0, 1), ε or weight decay < 0.
-    pub fn new(params: Vec<Param<F>>, config: AdamConfig) -> Result<Self, OptimError> {
-        Self::with_decay(params, config, Decay::L2, "Adam")
+/// The moments m, v, and with AMSGrad the running maximum of v.
+pub(crate) fn adam_buffers(amsgrad: bool) -> Vec<Buffer> {
+    // Plain Adam keeps two buffers per parameter, not three.
+    let mut buffers = vec![
+        Buffer::like_param("exp_avg"),
+        Buffer::like_param("exp_avg_sq"),
+    ];
+    if amsgrad {
+        buffers.push(Buffer::like_param("max_exp_avg_sq"));
     }
-
-    pub(crate) fn with_decay(
-        params: Vec<Param<F>>,
-        config: AdamConfig,
-        decay: Decay,
-        name: &'static str,
-    ) -> Result<Self, OptimError> {
-        check_lr(name, config.lr)?;
-        check_beta(name, "beta1", config.beta1)?;
-        check_beta(name, "beta2", config.beta2)?;
-        check_non_negative(name, "eps", config.eps)?;
-        check_non_negative(name, "weight_decay", config.weight_decay)?;
-        // The running maximum of v exists only with AMSGrad: plain Adam keeps two buffers per
-        // parameter, not three.
-        let buffers: &[&str] = if config.amsgrad {
-            &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
-        } else {
-            &["exp_avg", "exp_avg_sq"]
-        };
-        let slots = Slots::new(params.len(), buffers);
-        Ok(Adam {
-            params,
-            config,
-            decay,
-            name,
-            slots,
-        })
-    }
+    buffers
 }
 
-impl<F: Float> Optimizer<F> for Adam<F> {
-    fn params(&self) -> &[Param<F>] {
-        &self.params
-    }
-
-    fn step(&mut self) {
-        let c = &self.config;
-        let [lr, beta1, beta2, eps, lambda] =
-            [c.lr, c.beta1, c.beta2, c.eps, c.weight_decay].map(F::from_f64);
-        let one = F::one();
-        for (i, p) in self.params.iter().enumerate() {
-            let t = self.slots.steps[i] as i32 + 1;
-            let bias1 = one - beta1.powi(t);
-            let sqrt_bias2 = (one - beta2.powi(t)).sqrt();
-            let decay = self.decay;
-            // One element: w ← w − α/(1 − β₁ᵗ) · m / (√(v̂/(1 − β₂ᵗ)) + ε), with v̂ = max of all
-            // v so far under AMSGrad and v otherwise.
-            let update = |w: &mut F, g: F, m: &mut F, v: &mut F, v_max: Option<&mut F>| {
-                let g = match decay {
-                    Decay::L2 => g + lambda * *w,
-                    Decay::Decoupled => {
-                        *w -= lr * lambda * *w;
-                        g
-                    }
-                };
-                *m = beta1 * *m + (one - beta1) * g;
-                *v = beta2 * *v + (one - beta2) * g * g;
-                let v_hat = match v_max {
-                    Some(v_max) => {
-                        *v_max = v_max.max(*v);
-                        *v_max
-                    }
-                    None => *v,
-                };
-                *w -= lr / bias1 * *m / (v_hat.sqrt() / sqrt_bias2 + eps);
-            };
-            let mut buffers = self.slots.of_param(i, p.shape());
-            let updated = p.update(|w, g| match buffers.as_mut_slice() {
-                [m, v] => Zip::from(w)
-                    .and(g)
-                    .and(&mut **m)
-                    .and(&mut **v)
-                    .for_each(|w, &g, m, v| update(w, g, m, v, None)),
-                [m, v, v_max] => Zip::from(w)
-                    .and(g)
-                    .and(&mut **m)
-                    .and(&mut **v)
-                    .and(&mut **v_max)
-                    .for_each(|w, &g, m, v, v_max| update(w, g, m, v, Some(v_max))),
-                _ => unreachable!("two or three buffers were declared"),
-            });
-            if updated {
-                self.slots.steps[i] += 1;
+/// Adam's step (the module docs' formula), shared with AdamW.
+pub(crate) fn adam_update<F: Float>(
+    [lr, beta1, beta2, eps]: [f64; 4],
+    t: u64,
+    w: &mut ArrayD<F>,
+    g: &ArrayD<F>,
+    state: &mut [ArrayD<F>],
+) {
+    let t = t as f64;
+    let step_size = F::from_f64(lr / (1.0 - beta1.powf(t)));
+    let sqrt_bias2 = F::from_f64((1.0 - beta2.powf(t)).sqrt());
+    let [one_minus_beta1, beta2, one_minus_beta2, eps] =
+        [1.0 - beta1, beta2, 1.0 - beta2, eps].map(F::from_f64);
+    // One element: m ← m + (1 − β₁)(g − m), v ← β₂v + (1 − β₂)g², v̂ = max of all v so far
+    // under AMSGrad and v otherwise, w ← w − α/(1 − β₁ᵗ) · m / (√v̂/√(1 − β₂ᵗ) + ε).
+    let update = |w: &mut F, g: F, m: &mut F, v: &mut F, v_max: Option<&mut F>| {
+        *m += one_minus_beta1 * (g - *m);
+        *v = beta2 * *v + one_minus_beta2 * g * g;
+        let v_hat = match v_max {
+            Some(v_max) => {
+                *v_max = v_max.max(*v);
+                *v_max
             }
-        }
+            None => *v,
+        };
+        *w -= step_size * *m / (v_hat.sqrt() / sqrt_bias2 + eps);
+    };
+    match state {
+        [m, v] => Zip::from(w)
+            .and(g)
+            .and(m)
+            .and(v)
+            .for_each(|w, &g, m, v| update(w, g, m, v, None)),
+        [m, v, v_max] => Zip::from(w)
+            .and(g)
+            .and(m)
+            .and(v)
+            .and(v_max)
+            .for_each(|w, &g, m, v, v_max| update(w, g, m, v, Some(v_max))),
+        _ => unreachable!("two or three buffers were declared"),
+    }
+}
+
+impl UpdateRule for AdamConfig {
+    const NAME: &'static str = "Adam";
+
+    /// `InvalidSetting` for lr ≤ 0 or NaN, betas outside [0, 1), ε or weight decay < 0.
+    fn check(&self) -> Result<(), OptimError> {
+        let betas = [self.beta1, self.beta2];
+        check_adam(Self::NAME, self.lr, betas, self.eps, self.weight_decay)
     }
 
     fn lr(&self) -> f64 {
-        self.config.lr
+        self.lr
     }
 
     fn set_lr(&mut self, lr: f64) {
-        self.config.lr = lr;
+        self.lr = lr;
     }
 
-    fn state(&self) -> OptimizerState<F> {
-        self.slots.to_state()
+    fn weight_decay(&self) -> Option<WeightDecay> {
+        Some(if self.decoupled_weight_decay {
+            WeightDecay::Decoupled(self.weight_decay)
+        } else {
+            WeightDecay::L2(self.weight_decay)
+        })
     }
 
-    fn load_state(&mut self, state: OptimizerState<F>) -> Result<(), OptimError> {
-        self.slots.load(self.name, &self.params, state)
+    fn maximize(&self) -> bool {
+        self.maximize
+    }
+
+    fn buffers(&self) -> Vec<Buffer> {
+        adam_buffers(self.amsgrad)
+    }
+
+    fn update<F: Float>(&self, t: u64, w: &mut ArrayD<F>, g: &ArrayD<F>, state: &mut [ArrayD<F>]) {
+        let settings = [self.lr, self.beta1, self.beta2, self.eps];
+        adam_update(settings, t, w, g, state)
     }
 }
 
@@ -188,6 +181,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
 mod tests {
     use super::*;
     use crate::testing::{param, set_grad};
+    use crate::Optimizer;
 
     #[test]
     fn first_step_moves_by_lr_times_sign() {

@@ -17,6 +17,21 @@ pub enum OptimError {
         /// What it must be.
         rule: &'static str,
     },
+    /// One parameter given twice (in two groups, or twice in one): it would be updated twice
+    /// per step.
+    DuplicateParam {
+        /// The optimizer.
+        optimizer: &'static str,
+        /// The parameter's name.
+        param: String,
+    },
+    /// `clip_grad_norm` with `error_if_nonfinite` found a NaN or infinite total norm.
+    NonFiniteNorm {
+        /// The norm found.
+        norm: f64,
+        /// Which norm: 1, 2, ∞, …
+        norm_type: f64,
+    },
     /// `load_state` with state saved from another optimizer or other parameters.
     StateMismatch {
         /// The optimizer loading the state.
@@ -35,6 +50,15 @@ impl fmt::Display for OptimError {
                 value,
                 rule,
             } => write!(f, "{optimizer}: {setting} = {value}: {rule}"),
+            OptimError::DuplicateParam { optimizer, param } => write!(
+                f,
+                "{optimizer}: parameter \"{param}\" appears more than once in the parameter groups"
+            ),
+            OptimError::NonFiniteNorm { norm, norm_type } => write!(
+                f,
+                "clip_grad_norm: the total {norm_type}-norm of the gradients is {norm}; \
+                 the gradients cannot be clipped (pass error_if_nonfinite = false to scale anyway)"
+            ),
             OptimError::StateMismatch { optimizer, detail } => {
                 write!(f, "{optimizer}: load_state: {detail}")
             }

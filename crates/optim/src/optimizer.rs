@@ -1,4 +1,5 @@
-//! The interface every first-order optimizer shares, and its saved state.
+//! The interfaces every optimizer shares — its learning rates ([`LrGroups`]) and its step
+//! ([`Optimizer`]) — and its saved state.
 
 use std::collections::BTreeMap;
 
@@ -6,6 +7,53 @@ use ndarray::ArrayD;
 use tapegrad_tensor::{Float, Param};
 
 use crate::OptimError;
+
+/// The learning rates of an optimizer's parameter groups: what a scheduler reads and sets.
+///
+/// Every optimizer has at least one group; one built with `new(params, config)` has exactly
+/// one. Group `g`'s *initial* rate is PyTorch's `group["initial_lr"]`: the rate the group was
+/// created with, from which schedulers compute theirs ("base lr").
+pub trait LrGroups {
+    /// How many parameter groups there are (≥ 1).
+    fn num_groups(&self) -> usize;
+
+    /// The current learning rate of group `group`.
+    ///
+    /// # Panics
+    /// When `group` ≥ [`num_groups`](LrGroups::num_groups).
+    fn group_lr(&self, group: usize) -> f64;
+
+    /// Sets the learning rate of group `group` (schedulers call this between steps).
+    ///
+    /// # Panics
+    /// When `group` ≥ [`num_groups`](LrGroups::num_groups).
+    fn set_group_lr(&mut self, group: usize, lr: f64);
+
+    /// The learning rate group `group` was created with (PyTorch's `initial_lr`).
+    ///
+    /// # Panics
+    /// When `group` ≥ [`num_groups`](LrGroups::num_groups).
+    fn initial_lr(&self, group: usize) -> f64;
+
+    /// The learning rate of the first group (the only one unless groups were given).
+    fn lr(&self) -> f64 {
+        self.group_lr(0)
+    }
+
+    /// Sets every group's learning rate to `lr`. To keep groups' rates apart, use
+    /// [`set_group_lr`](LrGroups::set_group_lr) or a scheduler, which scales each group from
+    /// its own initial rate.
+    fn set_lr(&mut self, lr: f64) {
+        for group in 0..self.num_groups() {
+            self.set_group_lr(group, lr);
+        }
+    }
+
+    /// Every group's current learning rate, in group order.
+    fn lrs(&self) -> Vec<f64> {
+        (0..self.num_groups()).map(|g| self.group_lr(g)).collect()
+    }
+}
 
 /// A first-order optimizer: it owns handles to the parameters it updates, and each
 /// [`step`](Optimizer::step) moves every parameter that has a gradient.
@@ -18,8 +66,12 @@ use crate::OptimError;
 /// opt.step();           // p ← update(p, p.grad(), state)
 /// opt.zero_grad();      // forget the gradients before the next step
 /// ```
-pub trait Optimizer<F: Float> {
-    /// The parameters this optimizer updates.
+///
+/// Every optimizer of this crate implements it through one driver,
+/// [`FirstOrder`](crate::FirstOrder); the learning rates come from the supertrait
+/// [`LrGroups`].
+pub trait Optimizer<F: Float>: LrGroups {
+    /// The parameters this optimizer updates, every group's, in group order.
     fn params(&self) -> &[Param<F>];
 
     /// One update of every parameter that has a gradient (others are skipped, as in PyTorch).
@@ -32,118 +84,40 @@ pub trait Optimizer<F: Float> {
         }
     }
 
-    /// The current learning rate.
-    fn lr(&self) -> f64;
-
-    /// Sets the learning rate (schedules call this between steps).
-    fn set_lr(&mut self, lr: f64);
-
-    /// A copy of the optimizer's running state (step counts and moment buffers).
+    /// A copy of the optimizer's running state: step counts, moment buffers, and each
+    /// group's size and learning rates.
     fn state(&self) -> OptimizerState<F>;
 
-    /// Replaces the running state with one saved by [`state`](Optimizer::state).
+    /// Replaces the running state with one saved by [`state`](Optimizer::state), the groups'
+    /// learning rates included (a scheduler's changes survive a checkpoint).
     ///
     /// # Errors
-    /// `StateMismatch` when the state has other buffers, another parameter count, or buffers
-    /// whose shapes differ from the parameters'.
+    /// `StateMismatch` when the state has other buffers, another parameter count, other group
+    /// sizes, or buffers whose shapes differ from the parameters'.
     fn load_state(&mut self, state: OptimizerState<F>) -> Result<(), OptimError>;
 }
 
-/// An optimizer's running state: per parameter, how many updates it received, and named
-/// buffers (`"exp_avg"`, `"momentum_buffer"`, …), `None` until first used.
+/// An optimizer's running state: per parameter (every group's, in group order), how many
+/// updates it received, and named buffers (`"exp_avg"`, `"momentum_buffer"`, …), `None` until
+/// first used or where the parameter's group keeps no such buffer; and per group, its size and
+/// learning rates.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OptimizerState<F: Float> {
     /// Updates received by each parameter.
     pub steps: Vec<u64>,
     /// Buffer name → one optional array per parameter.
     pub buffers: BTreeMap<String, Vec<Option<ArrayD<F>>>>,
+    /// One entry per parameter group, in order.
+    pub groups: Vec<GroupState>,
 }
 
-/// Per-parameter step counts and named buffers, the storage behind every optimizer here.
-#[derive(Clone, Debug)]
-pub(crate) struct Slots<F: Float> {
-    pub steps: Vec<u64>,
-    names: Vec<&'static str>,
-    /// `buffers[k][i]`: buffer `names[k]` of parameter `i`.
-    buffers: Vec<Vec<Option<ArrayD<F>>>>,
-}
-
-impl<F: Float> Slots<F> {
-    /// Empty state for `n` parameters with the named buffers.
-    pub fn new(n: usize, names: &[&'static str]) -> Self {
-        Slots {
-            steps: vec![0; n],
-            names: names.to_vec(),
-            buffers: vec![vec![None; n]; names.len()],
-        }
-    }
-
-    /// Whether parameter `i` has not been updated yet.
-    pub fn is_fresh(&self, i: usize) -> bool {
-        self.steps[i] == 0
-    }
-
-    /// Every buffer of parameter `i`, in declaration order, created as zeros of `shape` on
-    /// first use.
-    pub fn of_param(&mut self, i: usize, shape: &[usize]) -> Vec<&mut ArrayD<F>> {
-        self.buffers
-            .iter_mut()
-            .map(|per_param| per_param[i].get_or_insert_with(|| ArrayD::zeros(shape)))
-            .collect()
-    }
-
-    pub fn to_state(&self) -> OptimizerState<F> {
-        OptimizerState {
-            steps: self.steps.clone(),
-            buffers: self
-                .names
-                .iter()
-                .map(|n| n.to_string())
-                .zip(self.buffers.iter().cloned())
-                .collect(),
-        }
-    }
-
-    /// Checks `state` against these slots and `params`, then takes it.
-    pub fn load(
-        &mut self,
-        optimizer: &'static str,
-        params: &[Param<F>],
-        mut state: OptimizerState<F>,
-    ) -> Result<(), OptimError> {
-        let mismatch = |detail: String| Err(OptimError::StateMismatch { optimizer, detail });
-        if state.steps.len() != params.len() {
-            return mismatch(format!(
-                "state for {} parameters, the optimizer has {}",
-                state.steps.len(),
-                params.len()
-            ));
-        }
-        let mut expected = self.names.clone();
-        expected.sort_unstable();
-        let found: Vec<&str> = state.buffers.keys().map(String::as_str).collect();
-        if found != expected {
-            return mismatch(format!("buffers {found:?}, expected {expected:?}"));
-        }
-        let mut buffers = Vec::with_capacity(self.names.len());
-        for name in &self.names {
-            let per_param = state.buffers.remove(*name).expect("names were compared");
-            if per_param.len() != params.len() {
-                return mismatch(format!("buffer \"{name}\" has {} entries", per_param.len()));
-            }
-            for (i, (buffer, param)) in per_param.iter().zip(params).enumerate() {
-                if let Some(b) = buffer.as_ref().filter(|b| b.shape() != param.shape()) {
-                    return mismatch(format!(
-                        "buffer \"{name}\" of parameter {i} has shape {:?}, the parameter {:?}",
-                        b.shape(),
-                        param.shape()
-                    ));
-                }
-            }
-            buffers.push(per_param);
-        }
-        self.steps = state.steps;
-        self.buffers = buffers;
-        Ok(())
-    }
+/// What the saved state keeps of one parameter group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupState {
+    /// How many parameters the group holds.
+    pub params: usize,
+    /// Its learning rate when saved.
+    pub lr: f64,
+    /// The rate it was created with (PyTorch's `initial_lr`).
+    pub initial_lr: f64,
 }

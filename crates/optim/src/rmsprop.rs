@@ -10,15 +10,15 @@
 //! momentum μ > 0:  b ← μ·b + g/s,  w ← w − α·b           else  w ← w − α·g/s
 //! ```
 
-use ndarray::Zip;
-use tapegrad_tensor::{Float, Param};
+use ndarray::{ArrayD, Zip};
+use tapegrad_tensor::Float;
 
 use crate::error::{check_beta, check_lr, check_non_negative};
-use crate::optimizer::Slots;
-use crate::{OptimError, Optimizer, OptimizerState};
+use crate::rule::{Buffer, UpdateRule, WeightDecay};
+use crate::{FirstOrder, OptimError};
 
 /// Settings of [`RmsProp`]; `Default` gives PyTorch's: lr 1e-2, ρ 0.99, ε 1e-8, no weight
-/// decay, no momentum, not centered.
+/// decay, no momentum, not centered, minimizing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RmsPropConfig {
     /// Learning rate α.
@@ -33,6 +33,8 @@ pub struct RmsPropConfig {
     pub momentum: f64,
     /// Normalise by the variance estimate v − ḡ² instead of v.
     pub centered: bool,
+    /// Ascend the objective: the gradient is negated first (PyTorch's `maximize`).
+    pub maximize: bool,
 }
 
 impl Default for RmsPropConfig {
@@ -44,122 +46,96 @@ impl Default for RmsPropConfig {
             weight_decay: 0.0,
             momentum: 0.0,
             centered: false,
+            maximize: false,
         }
     }
 }
 
 /// The RMSProp optimizer; see the module docs.
-#[derive(Debug)]
-pub struct RmsProp<F: Float> {
-    params: Vec<Param<F>>,
-    config: RmsPropConfig,
-    slots: Slots<F>,
-}
+pub type RmsProp<F = f32> = FirstOrder<F, RmsPropConfig>;
 
-impl<F: Float> RmsProp<F> {
-    /// An optimizer over `params`.
-    ///
-    /// # Errors
+impl UpdateRule for RmsPropConfig {
+    const NAME: &'static str = "RMSProp";
+
     /// `InvalidSetting` for lr ≤ 0 or NaN, ρ outside [0, 1), negative ε, weight decay or
     /// momentum.
-    pub fn new(params: Vec<Param<F>>, config: RmsPropConfig) -> Result<Self, OptimError> {
+    fn check(&self) -> Result<(), OptimError> {
         const NAME: &str = "RMSProp";
-        check_lr(NAME, config.lr)?;
-        check_beta(NAME, "alpha", config.alpha)?;
-        check_non_negative(NAME, "eps", config.eps)?;
-        check_non_negative(NAME, "weight_decay", config.weight_decay)?;
-        check_non_negative(NAME, "momentum", config.momentum)?;
-        // Only the buffers this configuration uses: ḡ when centered, b with momentum.
-        let mut buffers = vec!["square_avg"];
-        if config.centered {
-            buffers.push("grad_avg");
-        }
-        if config.momentum > 0.0 {
-            buffers.push("momentum_buffer");
-        }
-        let slots = Slots::new(params.len(), &buffers);
-        Ok(RmsProp {
-            params,
-            config,
-            slots,
-        })
-    }
-}
-
-impl<F: Float> Optimizer<F> for RmsProp<F> {
-    fn params(&self) -> &[Param<F>] {
-        &self.params
-    }
-
-    fn step(&mut self) {
-        let c = &self.config;
-        let [lr, rho, eps, lambda, mu] =
-            [c.lr, c.alpha, c.eps, c.weight_decay, c.momentum].map(F::from_f64);
-        let (one, centered) = (F::one(), c.centered);
-        for (i, p) in self.params.iter().enumerate() {
-            // One element: v ← ρv + (1 − ρ)g², s = √(v − ḡ²) + ε (centered) or √v + ε, then
-            // w ← w − α·g/s, or through the momentum buffer b ← μb + g/s, w ← w − α·b.
-            let update = |w: &mut F, g: F, v: &mut F, g_avg: Option<&mut F>, b: Option<&mut F>| {
-                let g = g + lambda * *w;
-                *v = rho * *v + (one - rho) * g * g;
-                let s = match g_avg {
-                    Some(g_avg) => {
-                        *g_avg = rho * *g_avg + (one - rho) * g;
-                        (*v - *g_avg * *g_avg).sqrt() + eps
-                    }
-                    None => v.sqrt() + eps,
-                };
-                match b {
-                    Some(b) => {
-                        *b = mu * *b + g / s;
-                        *w -= lr * *b;
-                    }
-                    None => *w -= lr * g / s,
-                }
-            };
-            let mut buffers = self.slots.of_param(i, p.shape());
-            let updated = p.update(|w, g| {
-                let zip = Zip::from(w).and(g);
-                match (buffers.as_mut_slice(), centered) {
-                    ([v], _) => zip
-                        .and(&mut **v)
-                        .for_each(|w, &g, v| update(w, g, v, None, None)),
-                    ([v, g_avg], true) => zip
-                        .and(&mut **v)
-                        .and(&mut **g_avg)
-                        .for_each(|w, &g, v, g_avg| update(w, g, v, Some(g_avg), None)),
-                    ([v, b], false) => zip
-                        .and(&mut **v)
-                        .and(&mut **b)
-                        .for_each(|w, &g, v, b| update(w, g, v, None, Some(b))),
-                    ([v, g_avg, b], _) => zip
-                        .and(&mut **v)
-                        .and(&mut **g_avg)
-                        .and(&mut **b)
-                        .for_each(|w, &g, v, g_avg, b| update(w, g, v, Some(g_avg), Some(b))),
-                    _ => unreachable!("one to three buffers were declared"),
-                }
-            });
-            if updated {
-                self.slots.steps[i] += 1;
-            }
-        }
+        check_lr(NAME, self.lr)?;
+        check_beta(NAME, "alpha", self.alpha)?;
+        check_non_negative(NAME, "eps", self.eps)?;
+        check_non_negative(NAME, "weight_decay", self.weight_decay)?;
+        check_non_negative(NAME, "momentum", self.momentum)
     }
 
     fn lr(&self) -> f64 {
-        self.config.lr
+        self.lr
     }
 
     fn set_lr(&mut self, lr: f64) {
-        self.config.lr = lr;
+        self.lr = lr;
     }
 
-    fn state(&self) -> OptimizerState<F> {
-        self.slots.to_state()
+    fn weight_decay(&self) -> Option<WeightDecay> {
+        Some(WeightDecay::L2(self.weight_decay))
     }
 
-    fn load_state(&mut self, state: OptimizerState<F>) -> Result<(), OptimError> {
-        self.slots.load("RMSProp", &self.params, state)
+    fn maximize(&self) -> bool {
+        self.maximize
+    }
+
+    /// Only the buffers this configuration uses: v, ḡ when centered, b with momentum.
+    fn buffers(&self) -> Vec<Buffer> {
+        let mut buffers = vec![Buffer::like_param("square_avg")];
+        if self.centered {
+            buffers.push(Buffer::like_param("grad_avg"));
+        }
+        if self.momentum > 0.0 {
+            buffers.push(Buffer::like_param("momentum_buffer"));
+        }
+        buffers
+    }
+
+    fn update<F: Float>(&self, _t: u64, w: &mut ArrayD<F>, g: &ArrayD<F>, state: &mut [ArrayD<F>]) {
+        let [lr, rho, eps, mu] = [self.lr, self.alpha, self.eps, self.momentum].map(F::from_f64);
+        let one = F::one();
+        // One element: v ← ρv + (1 − ρ)g², s = √(v − ḡ²) + ε (centered) or √v + ε, then
+        // w ← w − α·g/s, or through the momentum buffer b ← μb + g/s, w ← w − α·b.
+        let update = |w: &mut F, g: F, v: &mut F, g_avg: Option<&mut F>, b: Option<&mut F>| {
+            *v = rho * *v + (one - rho) * g * g;
+            let s = match g_avg {
+                Some(g_avg) => {
+                    *g_avg += (one - rho) * (g - *g_avg);
+                    (*v - *g_avg * *g_avg).sqrt() + eps
+                }
+                None => v.sqrt() + eps,
+            };
+            match b {
+                Some(b) => {
+                    *b = mu * *b + g / s;
+                    *w -= lr * *b;
+                }
+                None => *w -= lr * g / s,
+            }
+        };
+        let zip = Zip::from(w).and(g);
+        match (state, self.centered) {
+            ([v], _) => zip.and(v).for_each(|w, &g, v| update(w, g, v, None, None)),
+            ([v, g_avg], true) => zip
+                .and(v)
+                .and(g_avg)
+                .for_each(|w, &g, v, g_avg| update(w, g, v, Some(g_avg), None)),
+            ([v, b], false) => zip
+                .and(v)
+                .and(b)
+                .for_each(|w, &g, v, b| update(w, g, v, None, Some(b))),
+            ([v, g_avg, b], _) => zip
+                .and(v)
+                .and(g_avg)
+                .and(b)
+                .for_each(|w, &g, v, g_avg, b| update(w, g, v, Some(g_avg), Some(b))),
+            _ => unreachable!("one to three buffers were declared"),
+        }
     }
 }
 
@@ -167,6 +143,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
 mod tests {
     use super::*;
     use crate::testing::{param, set_grad};
+    use crate::Optimizer;
 
     #[test]
     fn one_step_by_hand() {

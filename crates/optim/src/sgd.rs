@@ -14,14 +14,15 @@
 //! Momentum: Polyak (1964); Nesterov's variant as formulated by Sutskever et al. (2013),
 //! "On the importance of initialization and momentum in deep learning".
 
-use ndarray::Zip;
-use tapegrad_tensor::{Float, Param};
+use ndarray::{ArrayD, Zip};
+use tapegrad_tensor::Float;
 
 use crate::error::{check, check_lr, check_non_negative};
-use crate::optimizer::Slots;
-use crate::{OptimError, Optimizer, OptimizerState};
+use crate::rule::{Buffer, UpdateRule, WeightDecay};
+use crate::{FirstOrder, OptimError};
 
-/// Settings of [`Sgd`]; `Default` gives PyTorch's: lr 1e-3, no momentum, no weight decay.
+/// Settings of [`Sgd`]; `Default` gives PyTorch's: lr 1e-3, no momentum, no weight decay, no
+/// dampening, not Nesterov, minimizing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SgdConfig {
     /// Learning rate α.
@@ -32,8 +33,10 @@ pub struct SgdConfig {
     pub dampening: f64,
     /// Nesterov momentum (needs μ > 0 and τ = 0).
     pub nesterov: bool,
-    /// Weight decay λ.
+    /// Weight decay λ (L2, through the gradient).
     pub weight_decay: f64,
+    /// Ascend the objective: the gradient is negated first (PyTorch's `maximize`).
+    pub maximize: bool,
 }
 
 impl Default for SgdConfig {
@@ -44,110 +47,86 @@ impl Default for SgdConfig {
             dampening: 0.0,
             nesterov: false,
             weight_decay: 0.0,
+            maximize: false,
         }
     }
 }
 
 /// SGD with optional momentum; see the module docs for the update.
-#[derive(Debug)]
-pub struct Sgd<F: Float> {
-    params: Vec<Param<F>>,
-    config: SgdConfig,
-    slots: Slots<F>,
-}
+pub type Sgd<F = f32> = FirstOrder<F, SgdConfig>;
 
-impl<F: Float> Sgd<F> {
-    /// An optimizer over `params`.
-    ///
-    /// # Errors
+impl UpdateRule for SgdConfig {
+    const NAME: &'static str = "SGD";
+
     /// `InvalidSetting` for lr ≤ 0 or NaN, negative momentum, dampening or weight decay, or
     /// Nesterov without momentum or with dampening.
-    pub fn new(params: Vec<Param<F>>, config: SgdConfig) -> Result<Self, OptimError> {
+    fn check(&self) -> Result<(), OptimError> {
         const NAME: &str = "SGD";
-        check_lr(NAME, config.lr)?;
-        check_non_negative(NAME, "momentum", config.momentum)?;
-        check_non_negative(NAME, "dampening", config.dampening)?;
-        check_non_negative(NAME, "weight_decay", config.weight_decay)?;
-        if config.nesterov {
-            let ok = config.momentum > 0.0;
+        check_lr(NAME, self.lr)?;
+        check_non_negative(NAME, "momentum", self.momentum)?;
+        check_non_negative(NAME, "dampening", self.dampening)?;
+        check_non_negative(NAME, "weight_decay", self.weight_decay)?;
+        if self.nesterov {
+            let ok = self.momentum > 0.0;
             check(
                 NAME,
                 "momentum",
-                config.momentum,
+                self.momentum,
                 ok,
                 "Nesterov needs momentum > 0",
             )?;
-            let ok = config.dampening == 0.0;
+            let ok = self.dampening == 0.0;
             check(
                 NAME,
                 "dampening",
-                config.dampening,
+                self.dampening,
                 ok,
                 "Nesterov needs dampening = 0",
             )?;
         }
-        let slots = Slots::new(params.len(), &["momentum_buffer"]);
-        Ok(Sgd {
-            params,
-            config,
-            slots,
-        })
-    }
-}
-
-impl<F: Float> Optimizer<F> for Sgd<F> {
-    fn params(&self) -> &[Param<F>] {
-        &self.params
-    }
-
-    fn step(&mut self) {
-        let c = &self.config;
-        let [lr, mu, tau, lambda] =
-            [c.lr, c.momentum, c.dampening, c.weight_decay].map(F::from_f64);
-        for (i, p) in self.params.iter().enumerate() {
-            let updated = if mu == F::zero() {
-                p.update(|w, g| {
-                    Zip::from(w)
-                        .and(g)
-                        .for_each(|w, &g| *w -= lr * (g + lambda * *w));
-                })
-            } else {
-                let first = self.slots.is_fresh(i);
-                let mut buffers = self.slots.of_param(i, p.shape());
-                let b = &mut *buffers[0];
-                p.update(|w, g| {
-                    Zip::from(w).and(g).and(b).for_each(|w, &g, b| {
-                        let g = g + lambda * *w;
-                        *b = if first {
-                            g
-                        } else {
-                            mu * *b + (F::one() - tau) * g
-                        };
-                        let d = if c.nesterov { g + mu * *b } else { *b };
-                        *w -= lr * d;
-                    })
-                })
-            };
-            if updated {
-                self.slots.steps[i] += 1;
-            }
-        }
+        Ok(())
     }
 
     fn lr(&self) -> f64 {
-        self.config.lr
+        self.lr
     }
 
     fn set_lr(&mut self, lr: f64) {
-        self.config.lr = lr;
+        self.lr = lr;
     }
 
-    fn state(&self) -> OptimizerState<F> {
-        self.slots.to_state()
+    fn weight_decay(&self) -> Option<WeightDecay> {
+        Some(WeightDecay::L2(self.weight_decay))
     }
 
-    fn load_state(&mut self, state: OptimizerState<F>) -> Result<(), OptimError> {
-        self.slots.load("SGD", &self.params, state)
+    fn maximize(&self) -> bool {
+        self.maximize
+    }
+
+    /// The momentum buffer b, only with momentum.
+    fn buffers(&self) -> Vec<Buffer> {
+        if self.momentum != 0.0 {
+            vec![Buffer::like_param("momentum_buffer")]
+        } else {
+            vec![]
+        }
+    }
+
+    fn update<F: Float>(&self, t: u64, w: &mut ArrayD<F>, g: &ArrayD<F>, state: &mut [ArrayD<F>]) {
+        let [lr, mu, tau] = [self.lr, self.momentum, self.dampening].map(F::from_f64);
+        match state {
+            [] => Zip::from(w).and(g).for_each(|w, &g| *w -= lr * g),
+            [b] => Zip::from(w).and(g).and(b).for_each(|w, &g, b| {
+                *b = if t == 1 {
+                    g
+                } else {
+                    mu * *b + (F::one() - tau) * g
+                };
+                let d = if self.nesterov { g + mu * *b } else { *b };
+                *w -= lr * d;
+            }),
+            _ => unreachable!("SGD declares at most one buffer"),
+        }
     }
 }
 
@@ -155,6 +134,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
 mod tests {
     use super::*;
     use crate::testing::{param, set_grad};
+    use crate::Optimizer;
 
     #[test]
     fn plain_step_by_hand() {

@@ -1,14 +1,25 @@
-//! Exponential decay — PyTorch's `ExponentialLR`: αₜ = α₀·γᵗ.
+//! Exponential decay — PyTorch's `ExponentialLR`: αₜ = α₀·γᵗ. [`ExponentialLR`] drives an
+//! optimizer (αₜ = γ·αₜ₋₁, the chainable form); [`Exponential`] is the pure function.
 
-use super::Schedule;
+use super::{Schedule, ScheduleRule, Scheduler};
 use crate::error::{check, check_lr};
-use crate::OptimError;
+use crate::{LrGroups, OptimError};
 
 /// α₀·γᵗ.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Exponential {
     base_lr: f64,
     gamma: f64,
+}
+
+fn check_gamma(name: &'static str, gamma: f64) -> Result<(), OptimError> {
+    check(
+        name,
+        "gamma",
+        gamma,
+        gamma > 0.0 && gamma <= 1.0,
+        "must be in (0, 1]",
+    )
 }
 
 impl Exponential {
@@ -18,13 +29,7 @@ impl Exponential {
     /// `InvalidSetting` for a bad base rate or γ outside (0, 1].
     pub fn new(base_lr: f64, gamma: f64) -> Result<Self, OptimError> {
         check_lr("Exponential", base_lr)?;
-        check(
-            "Exponential",
-            "gamma",
-            gamma,
-            gamma > 0.0 && gamma <= 1.0,
-            "must be in (0, 1]",
-        )?;
+        check_gamma("Exponential", gamma)?;
         Ok(Exponential { base_lr, gamma })
     }
 }
@@ -32,6 +37,43 @@ impl Exponential {
 impl Schedule for Exponential {
     fn lr(&self, t: usize) -> f64 {
         self.base_lr * self.gamma.powi(t as i32)
+    }
+}
+
+/// The setting of [`ExponentialLR`]: γ.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExponentialRule {
+    /// γ, the factor per epoch.
+    pub gamma: f64,
+}
+
+/// PyTorch's `ExponentialLR`, driving an optimizer.
+pub type ExponentialLR = Scheduler<ExponentialRule>;
+
+impl ExponentialLR {
+    /// Multiplies every group's rate by `gamma` each epoch.
+    ///
+    /// # Errors
+    /// `InvalidSetting` for γ outside (0, 1].
+    pub fn new<O: LrGroups + ?Sized>(optimizer: &mut O, gamma: f64) -> Result<Self, OptimError> {
+        check_gamma("ExponentialLR", gamma)?;
+        Ok(Scheduler::on(ExponentialRule { gamma }, optimizer))
+    }
+}
+
+impl ScheduleRule for ExponentialRule {
+    const NAME: &'static str = "ExponentialLR";
+
+    fn lr(&self, _epoch: u64, _group: usize, _base: f64, lr: f64, initial: bool) -> f64 {
+        if initial {
+            lr
+        } else {
+            lr * self.gamma
+        }
+    }
+
+    fn closed_form(&self, epoch: u64, _group: usize, base: f64, _lr: f64) -> f64 {
+        base * self.gamma.powf(epoch as f64)
     }
 }
 

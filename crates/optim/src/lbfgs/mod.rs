@@ -11,6 +11,34 @@
 //! and applies the approximation H to −∇f with the two-loop recursion (Nocedal & Wright,
 //! algorithm 7.4), starting from H₀ = (sᵀy / yᵀy)·I. Each step then searches along
 //! d = −H∇f for a step satisfying the strong Wolfe conditions.
+//!
+//! Two ways to run it:
+//!
+//! - [`Lbfgs::minimize`] runs to convergence and reports why it stopped (tapegrad's own
+//!   driver: a total iteration budget, ‖∇f‖₂ and a relative loss change as stopping rules,
+//!   always a strong-Wolfe search);
+//! - [`Lbfgs::step`] is `torch.optim.LBFGS.step(closure)`: up to `max_iter` iterations per
+//!   call, the history kept between calls, PyTorch's stopping tests, and either a fixed step
+//!   `lr` or PyTorch's strong-Wolfe search (`line_search_fn`). Its iterates agree with
+//!   PyTorch's.
+//!
+//! Settings side by side ([`LbfgsConfig`]; the `step` column is [`LbfgsStepConfig`]):
+//!
+//! | setting | `minimize` | `step` | PyTorch's `LBFGS` |
+//! |---|---|---|---|
+//! | history m | `history_size` 10 | the same field, 10 | `history_size` 100 |
+//! | iterations | `max_iters` 100 in all | `max_iter` 20 per call | `max_iter` 20 per call |
+//! | evaluations | ≤ 25 per line search | `max_eval` ⌊max_iter·5/4⌋ per call | the same |
+//! | gradient test | `gtol`: ‖∇f‖₂ < 1e-7 | `tolerance_grad`: max\|∇f\| ≤ 1e-7 | the same |
+//! | change test | `tolerance_change`: \|Δf\|/\|f\| < 1e-12 (relative) | `tolerance_change`: \|Δf\| < 1e-9 or max\|t·d\| ≤ 1e-9 (absolute) | the same |
+//! | step length | strong Wolfe (N&W 3.5–3.6), c₂ 0.9 | `lr` 1, or `line_search_fn` strong Wolfe | `lr` 1, `line_search_fn` None |
+//!
+//! Why `minimize` differs: it is meant to *finish* a problem and say why, so it takes one
+//! total budget and scale-free tests (a relative change and the Euclidean gradient norm do not
+//! depend on how the loss is scaled), and it never takes an unchecked fixed step. Why m = 10
+//! for both: Nocedal & Wright recommend 3–20 pairs, each pair costs 2n numbers and two dot
+//! products per iteration, and on the small full-batch problems tapegrad targets 100 pairs buy
+//! nothing; set `history_size: 100` for PyTorch's behaviour.
 
 use tapegrad_tensor::{Float, Param, Tensor};
 
@@ -19,20 +47,50 @@ use crate::flat::{axpy, dot, loss_and_grad, norm, set_values, values};
 use crate::line_search::strong_wolfe;
 use crate::report::{converged_at_start, line_search_stopper};
 use crate::stop::StopReason;
-use crate::{OptimError, Report};
+use crate::{LrGroups, OptimError, Report};
 
-/// Settings of [`Lbfgs`]; `Default`: history 10, at most 100 iterations, stop when
-/// ‖∇f‖ < 1e-7 or the loss changes by less than 1e-12 relatively.
+mod stepwise;
+
+use stepwise::StepState;
+pub use stepwise::{LbfgsStepConfig, LineSearchFn};
+
+impl<F: Float> LrGroups for Lbfgs<F> {
+    /// One group: L-BFGS takes no parameter groups (as in PyTorch).
+    fn num_groups(&self) -> usize {
+        1
+    }
+
+    fn group_lr(&self, group: usize) -> f64 {
+        assert_eq!(group, 0, "L-BFGS has one parameter group");
+        self.config.step.lr
+    }
+
+    fn set_group_lr(&mut self, group: usize, lr: f64) {
+        assert_eq!(group, 0, "L-BFGS has one parameter group");
+        self.config.step.lr = lr;
+    }
+
+    fn initial_lr(&self, group: usize) -> f64 {
+        assert_eq!(group, 0, "L-BFGS has one parameter group");
+        self.initial_lr
+    }
+}
+
+/// Settings of [`Lbfgs`]; `Default`: history 10; for `minimize`, at most 100 iterations,
+/// stop when ‖∇f‖ < 1e-7 or the loss changes by less than 1e-12 relatively; for `step`,
+/// PyTorch's defaults (see the module docs' table).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LbfgsConfig {
-    /// How many (s, y) pairs are kept (m).
+    /// How many (s, y) pairs are kept (m), in both modes.
     pub history_size: usize,
-    /// The iteration budget.
+    /// `minimize`: the iteration budget.
     pub max_iters: usize,
-    /// Stop when ‖∇f‖₂ falls below this.
+    /// `minimize`: stop when ‖∇f‖₂ falls below this.
     pub gtol: f64,
-    /// Stop when the relative loss change falls below this.
+    /// `minimize`: stop when the relative loss change falls below this.
     pub tolerance_change: f64,
+    /// The settings of the step-wise mode, [`Lbfgs::step`].
+    pub step: LbfgsStepConfig,
 }
 
 impl Default for LbfgsConfig {
@@ -42,6 +100,7 @@ impl Default for LbfgsConfig {
             max_iters: 100,
             gtol: 1e-7,
             tolerance_change: 1e-12,
+            step: LbfgsStepConfig::default(),
         }
     }
 }
@@ -51,13 +110,17 @@ impl Default for LbfgsConfig {
 pub struct Lbfgs<F: Float> {
     params: Vec<Param<F>>,
     config: LbfgsConfig,
+    /// The step-wise mode's memory between calls.
+    state: StepState,
+    initial_lr: f64,
 }
 
 impl<F: Float> Lbfgs<F> {
     /// An optimizer over `params`.
     ///
     /// # Errors
-    /// `InvalidSetting` for a history of 0, or tolerances that are negative or NaN.
+    /// `InvalidSetting` for a history of 0, tolerances that are negative or NaN, a negative
+    /// `lr`, or `max_iter` 0.
     pub fn new(params: Vec<Param<F>>, config: LbfgsConfig) -> Result<Self, OptimError> {
         let m = config.history_size;
         check("L-BFGS", "history_size", m as f64, m > 0, "must be ≥ 1")?;
@@ -70,7 +133,14 @@ impl<F: Float> Lbfgs<F> {
         )?;
         let tol = config.tolerance_change;
         check("L-BFGS", "tolerance_change", tol, tol >= 0.0, "must be ≥ 0")?;
-        Ok(Lbfgs { params, config })
+        config.step.check()?;
+        let initial_lr = config.step.lr;
+        Ok(Lbfgs {
+            params,
+            config,
+            state: StepState::default(),
+            initial_lr,
+        })
     }
 
     /// Minimises the loss that `closure` records from the parameters (it is called again
