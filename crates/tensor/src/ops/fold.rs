@@ -72,7 +72,7 @@ impl<F: Float> Tensor<F> {
         let image =
             ArrayD::from_shape_vec(IxDyn(&image_shape), image).expect("one value per pixel");
         let op = Op::Fold {
-            window: *window,
+            window: Box::new(*window),
             size: size.into(),
         };
         record(op, &[self], image, &[])

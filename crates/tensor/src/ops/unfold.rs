@@ -337,7 +337,7 @@ impl<F: Float> Tensor<F> {
         )
         .expect("one column entry per window tap");
         let op = Op::Unfold {
-            window: *window,
+            window: Box::new(*window),
             size: size.into(),
         };
         record(op, &[self], cols, &[])

@@ -115,12 +115,14 @@ pub enum Op {
     },
     /// Sliding windows of an image of spatial size `size` laid out as columns (im2col).
     Unfold {
-        window: crate::Window,
+        /// Boxed: inline, its ten numbers made every node 80 bytes larger and the backward
+        /// sweep of a scalar chain (W4) 2× slower (0.18 → 0.35 µs/node).
+        window: Box<crate::Window>,
         size: Shape,
     },
     /// Columns added back into an image of spatial size `size` (col2im), the adjoint of `Unfold`.
     Fold {
-        window: crate::Window,
+        window: Box<crate::Window>,
         size: Shape,
     },
     /// The error function erf(x).
