@@ -1,4 +1,4 @@
-"""Numbers PyTorch computed once for tests/torch_interop.rs (Linear layers and an MLP).
+"""Numbers PyTorch computed once for tests/torch_interop.rs (an MLP, a CNN and an LSTM).
 
 Run from the repository's root with torch and safetensors installed:
 
@@ -45,3 +45,20 @@ rust("TORCH_MLP_OUT", model(inputs()).detach())
 theirs = mlp()
 theirs.load_state_dict(load_file("tests/data/tapegrad_mlp.safetensors"))
 rust("TAPEGRAD_MLP_IN_TORCH_OUT", theirs(inputs()).detach())
+
+
+cnn = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 2, 3, padding=1),
+    torch.nn.ReLU(),
+    torch.nn.MaxPool2d(2),
+    torch.nn.Flatten(),
+    torch.nn.Linear(8, 3),
+)
+cnn.load_state_dict(load_file("tests/data/tapegrad_cnn.safetensors"))
+images = torch.cos(0.5 * torch.arange(32.0)).reshape(2, 1, 4, 4)
+rust("TAPEGRAD_CNN_IN_TORCH_OUT", cnn(images).detach())
+
+lstm = torch.nn.LSTM(2, 3)
+lstm.load_state_dict(load_file("tests/data/tapegrad_lstm.safetensors"))
+sequences = torch.sin(0.3 * torch.arange(20.0) + 0.1).reshape(5, 2, 2)
+rust("TAPEGRAD_LSTM_IN_TORCH_OUT", lstm(sequences)[0].detach())
