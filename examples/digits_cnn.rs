@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use tapegrad::models::data::{batches, stratified_train_test_split};
 use tapegrad::models::loss::cross_entropy;
-use tapegrad::models::metrics::accuracy;
+use tapegrad::models::metrics::{accuracy, confusion_matrix};
 use tapegrad::models::module::{
     Activation, Conv2d, Flatten, Linear, MaxPool2d, Module, Sequential,
 };
@@ -163,10 +163,7 @@ fn main() -> ExitCode {
     }
 
     println!("\nCNN confusion matrix on the held-out images (row: true digit, column: predicted):");
-    let mut confusion = [[0usize; 10]; 10];
-    for (&t, &p) in truth.iter().zip(&cnn_predictions) {
-        confusion[t][p] += 1;
-    }
+    let confusion = confusion_matrix(&truth, &cnn_predictions, 10);
     println!(
         "     {}",
         (0..10).map(|d| format!("{d:>4}")).collect::<String>()
