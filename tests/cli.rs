@@ -944,3 +944,36 @@ fn argument_errors_are_one_line_and_exit_1() {
     fails(dir.path(), "frobnicate", "(see tapegrad --help)");
     fails(dir.path(), "fit --epochs many", "invalid value 'many'");
 }
+
+#[test]
+fn quiet_prints_nothing_and_json_prints_one_summary_line() {
+    let (csv, _) = plane();
+    let dir = folder(&[("plane.csv", &csv)]);
+    let quiet = ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --standardize --quiet --save q.safetensors",
+    );
+    assert_eq!(quiet, "");
+    assert!(dir.path().join("q.safetensors").exists());
+    let json = ok(
+        dir.path(),
+        "fit --csv plane.csv --target y --standardize --epochs 3 --json",
+    );
+    assert_eq!(json.lines().count(), 1, "{json}");
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(summary["model"], "linear");
+    assert_eq!(summary["epochs"], 3);
+    assert_eq!(summary["converged"], false);
+    assert!(summary["stop"]
+        .as_str()
+        .unwrap()
+        .starts_with("did not converge"));
+    assert!(summary["final_loss"].as_f64().unwrap() < summary["initial_loss"].as_f64().unwrap());
+    assert_eq!(summary["train"]["rows"], 32);
+    assert!(summary["test"]["r2"].as_f64().unwrap() < 1.0);
+    fails(
+        dir.path(),
+        "fit --csv plane.csv --target y --quiet --json",
+        "cannot be used with",
+    );
+}

@@ -9,12 +9,26 @@
 //! [`say!`]: crate::cli::console::say
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use super::error::CliError;
 
 /// The first error met writing to stdout, if any.
 static FAILED: Mutex<Option<std::io::Error>> = Mutex::new(None);
+
+/// Whether [`say!`] lines are dropped (`--quiet`, `--json`).
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Drops every later [`say!`] line; [`write_all`] still writes.
+pub fn set_quiet() {
+    QUIET.store(true, Ordering::Relaxed);
+}
+
+/// Whether output is being dropped (so a caller can skip drawing a progress bar).
+pub fn is_quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
 
 /// Writes one formatted line to stdout (see the module docs).
 macro_rules! say {
@@ -29,6 +43,9 @@ pub(crate) use say;
 
 /// Writes `text` and a newline to stdout, unless stdout has already failed.
 pub fn line(text: std::fmt::Arguments) {
+    if is_quiet() {
+        return;
+    }
     let mut failed = FAILED.lock().unwrap_or_else(|e| e.into_inner());
     if failed.is_some() {
         return;

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use super::console::say;
+use super::console::{self, say};
 use super::dataset::Target;
 use super::error::CliError;
-use super::model::Model;
+use super::model::{Model, Score};
 use super::output::{check_outputs, write_atomically};
 use super::plot::loss_curve_svg;
 use super::problem::Problem;
@@ -28,6 +28,9 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         seed: args.problem.seed,
     };
     settings.check()?;
+    if args.quiet || args.json {
+        console::set_quiet();
+    }
     if let Some(path) = &args.plot {
         check_svg(path)?;
     }
@@ -52,18 +55,34 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
             standardized: args.problem.standardize,
         });
     }
+    let train_score = model.score(&problem.x_train, &problem.y_train);
     say!(
-        "train: {} on {}",
-        model.score(&problem.x_train, &problem.y_train),
+        "train: {train_score} on {}",
         count_rows(problem.x_train.shape()[0])
     );
-    if problem.test_rows() > 0 {
-        say!(
-            "test:  {} on {}",
-            model.score(&problem.x_test, &problem.y_test),
-            count_rows(problem.test_rows())
-        );
+    let test_score =
+        (problem.test_rows() > 0).then(|| model.score(&problem.x_test, &problem.y_test));
+    if let Some(score) = &test_score {
+        say!("test:  {score} on {}", count_rows(problem.test_rows()));
     }
+    let summary = args.json.then(|| {
+        serde_json::json!({
+            "model": problem.kind.name(),
+            "task": problem.task.name(),
+            "optimizer": settings.optimizer.name(),
+            "lr": settings.lr(),
+            "epochs": outcome.iterations,
+            "stop": outcome.stop_line(),
+            "converged": outcome.reason.converged(),
+            "initial_loss": outcome.initial_loss,
+            "final_loss": outcome.loss,
+            "train": score_json(&train_score, problem.x_train.shape()[0]),
+            "test": test_score.map(|s| score_json(&s, problem.test_rows())),
+            "model_file": args.save,
+            "plot_file": args.plot,
+            "seconds": outcome.elapsed.as_secs_f64(),
+        })
+    });
 
     if let Some(path) = &args.plot {
         write_atomically(path, plot(&outcome, &settings, &model)?.as_bytes())?;
@@ -79,7 +98,25 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         saved.save(path)?;
         say!("model: {}", path.display());
     }
-    Ok(())
+    match summary {
+        Some(line) => console::write_all(format!("{line}\n").as_bytes()),
+        None => Ok(()),
+    }
+}
+
+/// A score as JSON: `{"rows", "mse", "r2"}` or `{"rows", "accuracy"}` (R² is `null` when the
+/// targets do not vary).
+fn score_json(score: &Score, rows: usize) -> serde_json::Value {
+    match *score {
+        Score::Regression { mse, r2 } => serde_json::json!({
+            "rows": rows,
+            "mse": mse,
+            "r2": r2.is_finite().then_some(r2),
+        }),
+        Score::Classification { accuracy } => {
+            serde_json::json!({ "rows": rows, "accuracy": accuracy })
+        }
+    }
 }
 
 /// "1 row", "2 rows".

@@ -130,6 +130,13 @@ pub struct FitArgs {
     /// Plot the training loss per epoch to this SVG file.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print only one JSON line summarising the run (model, optimizer, epochs, stop reason,
+    /// whether it converged, train and test scores, files written, seconds).
+    #[arg(long, conflicts_with = "quiet")]
+    pub json: bool,
 }
 
 /// Arguments of `tapegrad predict`.

@@ -241,7 +241,9 @@ impl Progress {
         } else {
             "epoch"
         };
-        if std::io::stdout().is_terminal() {
+        if super::console::is_quiet() {
+            Progress::Quiet
+        } else if std::io::stdout().is_terminal() {
             let bar = ProgressBar::with_draw_target(
                 Some(settings.epochs as u64),
                 ProgressDrawTarget::stdout(),
