@@ -139,9 +139,9 @@ pub fn per_class_scores(labels: &[usize], predicted: &[usize], classes: usize) -
         .collect()
 }
 
-/// The log-loss (mean cross-entropy) −(1/n)·Σ ln pᵢ[yᵢ] of predicted probabilities
-/// `probabilities[i]` (one row per sample, one entry per class). Probabilities are clipped to
-/// [1e-15, 1] first, as scikit-learn does, so a confident mistake costs about 34.5 nats
+/// The log-loss (mean cross-entropy) −(1/n)·Σᵢ ln pᵢ(yᵢ), where pᵢ(k) is
+/// `probabilities[i][k]`, row i's predicted probability of class k. Probabilities are clipped
+/// to `[1e-15, 1]` first, as scikit-learn does, so a confident mistake costs about 34.5 nats
 /// rather than infinity.
 ///
 /// # Panics
