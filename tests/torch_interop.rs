@@ -3,8 +3,9 @@
 //!
 //! Both directions are pinned with numbers PyTorch computed once
 //! (`tests/pytorch/linear_reference.py` beside this file regenerates them):
-//! - torch → tapegrad: a `torch.nn.Sequential(Linear(3, 4), ReLU(), Linear(4, 2))` state dict
-//!   saved by torch loads into the same tapegrad `Sequential` and predicts torch's outputs;
+//! - torch → tapegrad: a `torch.nn.Sequential(Linear(3, 4), ReLU(), Linear(4, 2))` state dict,
+//!   and a small CNN's, saved by torch, load into the same tapegrad `Sequential`s and predict
+//!   torch's outputs (recurrent layers and BatchNorm: `pytorch_crosscheck.rs`);
 //! - tapegrad → torch: the weights of a seeded tapegrad MLP, and of a small CNN and an LSTM
 //!   trained for a few steps in tapegrad, saved by tapegrad and loaded into torch's modules,
 //!   gave the outputs pinned below, which tapegrad reproduces.
@@ -69,6 +70,14 @@ const TAPEGRAD_LSTM_IN_TORCH_OUT: [f64; 30] = [
     -0.07441923477689154,
     0.06539873283994115,
     -0.06444259204955269,
+];
+const TORCH_CNN_OUT: [f64; 6] = [
+    0.31365575536418283,
+    0.03165209926003054,
+    -0.12591510254095653,
+    0.45028116034569926,
+    0.21153841506157753,
+    0.08735445616397869,
 ];
 const TAPEGRAD_MLP_IN_TORCH_OUT: [f64; 10] = [
     0.24155111867887946,
@@ -203,6 +212,13 @@ fn a_cnn_and_an_lstm_trained_here_give_torch_the_same_outputs() {
         &lstm.forward(&sequences()).to_vec(),
         &TAPEGRAD_LSTM_IN_TORCH_OUT,
     );
+}
+
+#[test]
+fn a_torch_cnn_state_dict_loads_and_predicts_what_torch_predicted() {
+    let model = cnn();
+    load(&model, "tests/data/torch_cnn.safetensors").unwrap();
+    assert_close(&model.forward(&images()).to_vec(), &TORCH_CNN_OUT);
 }
 
 /// Writes the fixtures the script reads (run by hand with `--ignored`).

@@ -62,3 +62,17 @@ lstm = torch.nn.LSTM(2, 3)
 lstm.load_state_dict(load_file("tests/data/tapegrad_lstm.safetensors"))
 sequences = torch.sin(0.3 * torch.arange(20.0) + 0.1).reshape(5, 2, 2)
 rust("TAPEGRAD_LSTM_IN_TORCH_OUT", lstm(sequences)[0].detach())
+
+torch.manual_seed(1)
+torch_cnn = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 2, 3, padding=1),
+    torch.nn.ReLU(),
+    torch.nn.MaxPool2d(2),
+    torch.nn.Flatten(),
+    torch.nn.Linear(8, 3),
+)
+save_file(
+    {k: v.contiguous() for k, v in torch_cnn.state_dict().items()},
+    "tests/data/torch_cnn.safetensors",
+)
+rust("TORCH_CNN_OUT", torch_cnn(images).detach())
