@@ -8,6 +8,7 @@
 //! assert_eq!(conv.forward(&Tensor::zeros(&[1, 2, 10])).shape(), &[1, 4, 8]);
 //! ```
 
+use super::weight_and_bias;
 use tapegrad_tensor::{Conv1dOptions, Float, Param, Tensor};
 
 use crate::init::pytorch_uniform;
@@ -79,9 +80,7 @@ impl<F: Float> Module<F> for Conv1d<F> {
 
     /// `weight`, then `bias` if present.
     fn named_parameters(&self) -> Vec<(String, Param<F>)> {
-        let mut params = vec![("weight".to_string(), self.weight.clone())];
-        params.extend(self.bias.iter().map(|b| ("bias".to_string(), b.clone())));
-        params
+        weight_and_bias(&self.weight, self.bias.as_ref())
     }
 }
 

@@ -9,6 +9,7 @@
 //! assert_eq!(conv.forward(&Tensor::zeros(&[2, 3, 5, 7])).shape(), &[2, 8, 5, 7]);
 //! ```
 
+use super::weight_and_bias;
 use tapegrad_tensor::{Conv2dOptions, Float, Param, Tensor};
 
 use crate::init::pytorch_uniform;
@@ -82,9 +83,7 @@ impl<F: Float> Module<F> for Conv2d<F> {
 
     /// `weight`, then `bias` if present.
     fn named_parameters(&self) -> Vec<(String, Param<F>)> {
-        let mut params = vec![("weight".to_string(), self.weight.clone())];
-        params.extend(self.bias.iter().map(|b| ("bias".to_string(), b.clone())));
-        params
+        weight_and_bias(&self.weight, self.bias.as_ref())
     }
 }
 

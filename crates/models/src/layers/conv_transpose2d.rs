@@ -9,6 +9,7 @@
 //! assert_eq!(layer.forward(&Tensor::zeros(&[1, 4, 3, 5])).shape(), &[1, 2, 6, 10]);
 //! ```
 
+use super::weight_and_bias;
 use tapegrad_tensor::{ConvTranspose2dOptions, Float, Param, Tensor};
 
 use crate::init::pytorch_uniform;
@@ -83,9 +84,7 @@ impl<F: Float> Module<F> for ConvTranspose2d<F> {
 
     /// `weight`, then `bias` if present.
     fn named_parameters(&self) -> Vec<(String, Param<F>)> {
-        let mut params = vec![("weight".to_string(), self.weight.clone())];
-        params.extend(self.bias.iter().map(|b| ("bias".to_string(), b.clone())));
-        params
+        weight_and_bias(&self.weight, self.bias.as_ref())
     }
 }
 

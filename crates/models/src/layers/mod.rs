@@ -28,3 +28,14 @@ pub use flatten::Flatten;
 pub use layer_norm::{layer_norm, LayerNorm};
 pub use max_pool2d::MaxPool2d;
 pub use recurrent::{Gru, Lstm, RecurrentConfig, Rnn};
+
+/// A layer's `weight`, then its `bias` if it has one: the parameter list of every layer
+/// whose bias is optional (the convolutions), in PyTorch's order and names.
+fn weight_and_bias<F: tapegrad_tensor::Float>(
+    weight: &tapegrad_tensor::Param<F>,
+    bias: Option<&tapegrad_tensor::Param<F>>,
+) -> Vec<(String, tapegrad_tensor::Param<F>)> {
+    std::iter::once(("weight".to_string(), weight.clone()))
+        .chain(bias.map(|b| ("bias".to_string(), b.clone())))
+        .collect()
+}
