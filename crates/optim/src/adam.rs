@@ -156,11 +156,10 @@ impl UpdateRule for AdamConfig {
     }
 
     fn weight_decay(&self) -> Option<WeightDecay> {
-        Some(if self.decoupled_weight_decay {
-            WeightDecay::Decoupled(self.weight_decay)
-        } else {
-            WeightDecay::L2(self.weight_decay)
-        })
+        Some(WeightDecay::chosen(
+            self.weight_decay,
+            self.decoupled_weight_decay,
+        ))
     }
 
     fn maximize(&self) -> bool {

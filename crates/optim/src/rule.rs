@@ -68,6 +68,18 @@ pub enum WeightDecay {
     Decoupled(f64),
 }
 
+impl WeightDecay {
+    /// The decay a config with a `decoupled_weight_decay` switch asks for (Adam, NAdam,
+    /// RAdam): decoupled when the switch is on, L2 otherwise.
+    pub fn chosen(weight_decay: f64, decoupled: bool) -> WeightDecay {
+        if decoupled {
+            WeightDecay::Decoupled(weight_decay)
+        } else {
+            WeightDecay::L2(weight_decay)
+        }
+    }
+}
+
 /// One buffer of per-parameter state: its name in the saved state, whether it is an array
 /// shaped like the parameter or one number, and the value it starts from.
 #[derive(Clone, Copy, Debug, PartialEq)]
