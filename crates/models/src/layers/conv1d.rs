@@ -8,10 +8,9 @@
 //! assert_eq!(conv.forward(&Tensor::zeros(&[1, 2, 10])).shape(), &[1, 4, 8]);
 //! ```
 
-use super::weight_and_bias;
+use super::{conv_parameters, weight_and_bias};
 use tapegrad_tensor::{Conv1dOptions, Float, Param, Tensor};
 
-use crate::init::pytorch_uniform;
 use crate::module::Module;
 
 /// 1-d convolution layer: `weight` `[out, in/groups, k]` and `bias` `[out]`.
@@ -36,19 +35,11 @@ impl<F: Float> Conv1d<F> {
         options: Conv1dOptions,
         seed: u64,
     ) -> Self {
-        let groups = options.groups;
-        assert!(
-            groups > 0 && in_channels.is_multiple_of(groups) && out_channels.is_multiple_of(groups),
-            "Conv1d: groups={groups} must divide {in_channels} input and {out_channels} output channels"
-        );
-        let shape = [out_channels, in_channels / groups, kernel];
-        let fan_in = shape[1] * kernel;
+        let channels = [in_channels, out_channels, options.groups];
+        let (weight, bias) = conv_parameters("Conv1d", channels, &[kernel], false, seed);
         Conv1d {
-            weight: Param::new("weight", pytorch_uniform(&shape, fan_in, seed)),
-            bias: Some(Param::new(
-                "bias",
-                pytorch_uniform(&[out_channels], fan_in, seed.wrapping_add(1)),
-            )),
+            weight,
+            bias,
             options,
         }
     }

@@ -9,10 +9,9 @@
 //! assert_eq!(conv.forward(&Tensor::zeros(&[2, 3, 5, 7])).shape(), &[2, 8, 5, 7]);
 //! ```
 
-use super::weight_and_bias;
+use super::{conv_parameters, weight_and_bias};
 use tapegrad_tensor::{Conv2dOptions, Float, Param, Tensor};
 
-use crate::init::pytorch_uniform;
 use crate::module::Module;
 
 /// 2-d convolution layer: `weight` `[out, in/groups, kh, kw]` and `bias` `[out]`, PyTorch's
@@ -39,19 +38,11 @@ impl<F: Float> Conv2d<F> {
         options: Conv2dOptions,
         seed: u64,
     ) -> Self {
-        let groups = options.groups;
-        assert!(
-            groups > 0 && in_channels.is_multiple_of(groups) && out_channels.is_multiple_of(groups),
-            "Conv2d: groups={groups} must divide {in_channels} input and {out_channels} output channels"
-        );
-        let shape = [out_channels, in_channels / groups, kernel[0], kernel[1]];
-        let fan_in = shape[1] * kernel[0] * kernel[1];
+        let channels = [in_channels, out_channels, options.groups];
+        let (weight, bias) = conv_parameters("Conv2d", channels, &kernel, false, seed);
         Conv2d {
-            weight: Param::new("weight", pytorch_uniform(&shape, fan_in, seed)),
-            bias: Some(Param::new(
-                "bias",
-                pytorch_uniform(&[out_channels], fan_in, seed.wrapping_add(1)),
-            )),
+            weight,
+            bias,
             options,
         }
     }

@@ -9,10 +9,9 @@
 //! assert_eq!(layer.forward(&Tensor::zeros(&[1, 4, 3, 5])).shape(), &[1, 2, 6, 10]);
 //! ```
 
-use super::weight_and_bias;
+use super::{conv_parameters, weight_and_bias};
 use tapegrad_tensor::{ConvTranspose2dOptions, Float, Param, Tensor};
 
-use crate::init::pytorch_uniform;
 use crate::module::Module;
 
 /// Transposed convolution layer: `weight` `[in, out/groups, kh, kw]` and `bias` `[out]`,
@@ -40,19 +39,11 @@ impl<F: Float> ConvTranspose2d<F> {
         options: ConvTranspose2dOptions,
         seed: u64,
     ) -> Self {
-        let groups = options.groups;
-        assert!(
-            groups > 0 && in_channels.is_multiple_of(groups) && out_channels.is_multiple_of(groups),
-            "ConvTranspose2d: groups={groups} must divide {in_channels} input and {out_channels} output channels"
-        );
-        let shape = [in_channels, out_channels / groups, kernel[0], kernel[1]];
-        let fan_in = shape[1] * kernel[0] * kernel[1];
+        let channels = [in_channels, out_channels, options.groups];
+        let (weight, bias) = conv_parameters("ConvTranspose2d", channels, &kernel, true, seed);
         ConvTranspose2d {
-            weight: Param::new("weight", pytorch_uniform(&shape, fan_in, seed)),
-            bias: Some(Param::new(
-                "bias",
-                pytorch_uniform(&[out_channels], fan_in, seed.wrapping_add(1)),
-            )),
+            weight,
+            bias,
             options,
         }
     }

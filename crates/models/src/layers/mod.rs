@@ -39,3 +39,36 @@ fn weight_and_bias<F: tapegrad_tensor::Float>(
         .chain(bias.map(|b| ("bias".to_string(), b.clone())))
         .collect()
 }
+
+/// A convolution's `weight` and `bias` (`[out_channels]`), drawn as PyTorch does:
+/// U(−a, a) with a = 1/√fan_in, fan_in = (the weight's second axis)·Πkernel, the weight from
+/// `seed` and the bias from `seed + 1`. The weight is `[out, in/groups, k…]`, or for a
+/// `transposed` convolution `[in, out/groups, k…]`.
+///
+/// # Panics
+/// When `groups` is 0 or does not divide both channel counts; the message names `layer`.
+#[track_caller]
+fn conv_parameters<F: tapegrad_tensor::Float>(
+    layer: &str,
+    [in_channels, out_channels, groups]: [usize; 3],
+    kernel: &[usize],
+    transposed: bool,
+    seed: u64,
+) -> (tapegrad_tensor::Param<F>, Option<tapegrad_tensor::Param<F>>) {
+    use crate::init::pytorch_uniform;
+    use tapegrad_tensor::Param;
+    assert!(
+        groups > 0 && in_channels.is_multiple_of(groups) && out_channels.is_multiple_of(groups),
+        "{layer}: groups={groups} must divide {in_channels} input and {out_channels} output channels"
+    );
+    let leading = if transposed {
+        [in_channels, out_channels / groups]
+    } else {
+        [out_channels, in_channels / groups]
+    };
+    let shape: Vec<usize> = leading.iter().chain(kernel).copied().collect();
+    let fan_in: usize = shape[1..].iter().product();
+    let weight = Param::new("weight", pytorch_uniform(&shape, fan_in, seed));
+    let bias = pytorch_uniform(&[out_channels], fan_in, seed.wrapping_add(1));
+    (weight, Some(Param::new("bias", bias)))
+}
