@@ -145,7 +145,7 @@ impl std::error::Error for IoError {
     }
 }
 
-fn io_error(path: &Path) -> impl Fn(std::io::Error) -> IoError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl Fn(std::io::Error) -> IoError + '_ {
     move |source| IoError::Io {
         path: path.to_path_buf(),
         source,
@@ -153,7 +153,7 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> IoError + '_ {
 }
 
 /// The little-endian bytes of an array's values in row-major order.
-fn to_bytes<F: Float>(values: &ArrayD<F>) -> (Dtype, Vec<u8>) {
+pub(crate) fn to_bytes<F: Float>(values: &ArrayD<F>) -> (Dtype, Vec<u8>) {
     if F::NAME == "f64" {
         (
             Dtype::F64,
@@ -174,11 +174,34 @@ fn to_bytes<F: Float>(values: &ArrayD<F>) -> (Dtype, Vec<u8>) {
 }
 
 /// One tensor as it goes into a file.
-struct Entry {
-    name: String,
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
+pub(crate) struct Entry {
+    pub(crate) name: String,
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Entry {
+    /// A float array under `name`, in the model's float type.
+    pub(crate) fn floats<F: Float>(name: String, values: &ArrayD<F>) -> Self {
+        let (dtype, bytes) = to_bytes(values);
+        Entry {
+            name,
+            dtype,
+            shape: values.shape().to_vec(),
+            bytes,
+        }
+    }
+
+    /// Whole numbers under `name`, as an I64 array of `shape`.
+    pub(crate) fn integers(name: String, shape: Vec<usize>, values: &[i64]) -> Self {
+        Entry {
+            name,
+            dtype: Dtype::I64,
+            shape,
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }
+    }
 }
 
 /// The bytes of a safetensors file holding `entries` and `metadata`, the same bytes for the
@@ -186,7 +209,7 @@ struct Entry {
 /// order of their names. The format is an 8-byte little-endian header length, the JSON
 /// header (each tensor's dtype, shape and byte range; `__metadata__` for the text), padded
 /// with spaces to a multiple of 8 bytes, then the tensors' bytes back to back.
-fn serialize(mut entries: Vec<Entry>, metadata: &Metadata) -> Vec<u8> {
+pub(crate) fn serialize(mut entries: Vec<Entry>, metadata: &Metadata) -> Vec<u8> {
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     let mut header = serde_json::Map::new();
     if !metadata.is_empty() {
@@ -226,7 +249,10 @@ fn serialize(mut entries: Vec<Entry>, metadata: &Metadata) -> Vec<u8> {
 /// # Errors
 /// `Io` when the folder cannot be written or the rename fails; the previous file, if any, is
 /// then untouched.
-pub fn save<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<(), IoError> {
+pub fn save<F: Float, M: Module<F> + ?Sized>(
+    module: &M,
+    path: impl AsRef<Path>,
+) -> Result<(), IoError> {
     save_with_metadata(module, &Metadata::new(), path)
 }
 
@@ -238,46 +264,69 @@ pub type Metadata = BTreeMap<String, String>;
 ///
 /// # Errors
 /// As [`save`].
-pub fn save_with_metadata<F: Float>(
-    module: &dyn Module<F>,
+pub fn save_with_metadata<F: Float, M: Module<F> + ?Sized>(
+    module: &M,
     metadata: &Metadata,
     path: impl AsRef<Path>,
 ) -> Result<(), IoError> {
     let path = path.as_ref();
+    write_file(path, module_entries(module, ""), metadata)
+}
+
+/// The values of an F32 or F64 tensor in the model's float type; `None` for other types.
+pub(crate) fn decode_floats<F: Float>(
+    tensor: &safetensors::tensor::TensorView<'_>,
+) -> Option<Vec<F>> {
+    match tensor.dtype() {
+        Dtype::F32 => Some(
+            tensor
+                .data()
+                .chunks_exact(4)
+                .map(|c| {
+                    F::from_f64(f64::from(f32::from_le_bytes(
+                        c.try_into().expect("4 bytes"),
+                    )))
+                })
+                .collect(),
+        ),
+        Dtype::F64 => Some(
+            tensor
+                .data()
+                .chunks_exact(8)
+                .map(|c| F::from_f64(f64::from_le_bytes(c.try_into().expect("8 bytes"))))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Writes `entries` and `metadata` to `path` as a safetensors file, atomically.
+pub(crate) fn write_file(
+    path: &Path,
+    entries: Vec<Entry>,
+    metadata: &Metadata,
+) -> Result<(), IoError> {
+    write_atomically(path, &serialize(entries, metadata)).map_err(io_error(path))
+}
+
+/// Every parameter and buffer of `module` as entries, each name prefixed with `prefix`.
+pub(crate) fn module_entries<F: Float, M: Module<F> + ?Sized>(
+    module: &M,
+    prefix: &str,
+) -> Vec<Entry> {
     let mut entries: Vec<Entry> = module
         .named_parameters()
         .into_iter()
-        .map(|(name, p)| {
-            let (dtype, bytes) = to_bytes(&p.value());
-            Entry {
-                name,
-                dtype,
-                shape: p.shape().to_vec(),
-                bytes,
-            }
-        })
+        .map(|(name, p)| Entry::floats(format!("{prefix}{name}"), &p.value()))
         .collect();
     for (name, buffer) in module.named_buffers() {
+        let name = format!("{prefix}{name}");
         entries.push(match buffer {
-            Buffer::Float(p) => {
-                let (dtype, bytes) = to_bytes(&p.value());
-                Entry {
-                    name,
-                    dtype,
-                    shape: p.shape().to_vec(),
-                    bytes,
-                }
-            }
-            Buffer::Count(c) => Entry {
-                name,
-                dtype: Dtype::I64,
-                shape: Vec::new(),
-                bytes: c.get().to_le_bytes().to_vec(),
-            },
+            Buffer::Float(p) => Entry::floats(name, &p.value()),
+            Buffer::Count(c) => Entry::integers(name, Vec::new(), &[c.get()]),
         });
     }
-    let bytes = serialize(entries, metadata);
-    write_atomically(path, &bytes).map_err(io_error(path))
+    entries
 }
 
 /// The metadata in the header of the safetensors file at `path` (empty when it has none),
@@ -308,7 +357,10 @@ pub fn read_metadata(path: impl AsRef<Path>) -> Result<Metadata, IoError> {
 /// `Io` when the file cannot be read, `Format` when it is not valid safetensors, `Missing`,
 /// `Shape` or `Dtype` when a tensor is absent, shaped differently, or of a type that does
 /// not fit (a float for parameters and float buffers, I64 or I32 for counters).
-pub fn load<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<(), IoError> {
+pub fn load<F: Float, M: Module<F> + ?Sized>(
+    module: &M,
+    path: impl AsRef<Path>,
+) -> Result<(), IoError> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(io_error(path))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| IoError::Format {
@@ -363,22 +415,8 @@ pub fn load<F: Float>(module: &dyn Module<F>, path: impl AsRef<Path>) -> Result<
             }
             Err(param) => param,
         };
-        let data: Vec<F> = match tensor.dtype() {
-            Dtype::F32 => tensor
-                .data()
-                .chunks_exact(4)
-                .map(|c| {
-                    F::from_f64(f64::from(f32::from_le_bytes(
-                        c.try_into().expect("4 bytes"),
-                    )))
-                })
-                .collect(),
-            Dtype::F64 => tensor
-                .data()
-                .chunks_exact(8)
-                .map(|c| F::from_f64(f64::from_le_bytes(c.try_into().expect("8 bytes"))))
-                .collect(),
-            _ => return Err(wrong_type("F32 and F64")),
+        let Some(data) = decode_floats::<F>(&tensor) else {
+            return Err(wrong_type("F32 and F64"));
         };
         if let Some(index) = data.iter().position(|v| !v.is_finite()) {
             return Err(IoError::NonFinite {

@@ -23,13 +23,16 @@ pub mod io;
 mod layers;
 pub mod least_squares;
 mod linear_regression;
+pub mod loader;
 mod logistic_regression;
 pub mod loss;
 pub mod metrics;
 pub mod model_selection;
 pub mod module;
 pub mod preprocess;
+pub mod rng;
 mod train;
+pub mod trainer;
 
 pub use linear_regression::LinearRegression;
 pub use logistic_regression::LogisticRegression;

@@ -26,6 +26,7 @@ pub use crate::layers::{
     BatchNormConfig, Conv1d, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, Gru, LayerNorm,
     Lstm, MaxPool2d, RecurrentConfig, Rnn,
 };
+use crate::rng::SharedRng;
 
 /// A piece of a model: a forward pass and the parameters it trains.
 pub trait Module<F: Float>: Send + Sync {
@@ -52,6 +53,15 @@ pub trait Module<F: Float>: Send + Sync {
     /// statistics), with names, in a stable order. None by default. Optimizers never see
     /// these: [`parameters`](Self::parameters) lists only [`named_parameters`](Self::named_parameters).
     fn named_buffers(&self) -> Vec<(String, Buffer<F>)> {
+        Vec::new()
+    }
+
+    /// The random generators the module draws from while training (dropout's masks), with
+    /// names, in a stable order. None by default. They are not weights — PyTorch's
+    /// `state_dict` has no such entries and [`io::save`](crate::io::save) writes none — but a
+    /// [checkpoint](crate::trainer::checkpoint) saves their positions, so a resumed run
+    /// draws the masks an uninterrupted run would have drawn.
+    fn named_rngs(&self) -> Vec<(String, SharedRng)> {
         Vec::new()
     }
 }
@@ -200,6 +210,19 @@ impl<F: Float> Module<F> for Sequential<F> {
                     .named_buffers()
                     .into_iter()
                     .map(move |(name, b)| (format!("{i}.{name}"), b))
+            })
+            .collect()
+    }
+
+    fn named_rngs(&self) -> Vec<(String, SharedRng)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, layer)| {
+                layer
+                    .named_rngs()
+                    .into_iter()
+                    .map(move |(name, r)| (format!("{i}.{name}"), r))
             })
             .collect()
     }

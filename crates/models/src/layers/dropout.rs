@@ -11,13 +11,11 @@
 //! ChaCha8 generator seeded at construction, so a seeded training run drops the same
 //! elements on every platform; each forward pass in training mode draws a fresh mask.
 
-use std::sync::Mutex;
-
-use rand::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::RngCore;
 use tapegrad_tensor::{Float, Param, Tensor};
 
 use crate::module::Module;
+use crate::rng::SharedRng;
 
 /// Zeroes each element with probability `p` in training mode; the identity in evaluation mode.
 /// Starts in training mode.
@@ -25,7 +23,7 @@ use crate::module::Module;
 pub struct Dropout {
     p: f64,
     training: bool,
-    rng: Mutex<ChaCha8Rng>,
+    rng: SharedRng,
 }
 
 impl Dropout {
@@ -42,29 +40,27 @@ impl Dropout {
         Dropout {
             p,
             training: true,
-            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+            rng: SharedRng::new(seed),
         }
     }
 
     /// The mask m/(1 − p) for a tensor of `shape`: 0 with probability p, 1/(1 − p) otherwise.
     fn mask<F: Float>(&self, shape: &[usize]) -> Tensor<F> {
-        let mut rng = self
-            .rng
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let keep = F::from_f64(1.0 / (1.0 - self.p));
         let len = shape.iter().product();
-        let values = (0..len)
-            .map(|_| {
-                // A uniform number in [0, 1) from the top 53 bits: exact and portable.
-                let u = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
-                if u < self.p {
-                    F::zero()
-                } else {
-                    keep
-                }
-            })
-            .collect();
+        let values = self.rng.with(|rng| {
+            (0..len)
+                .map(|_| {
+                    // A uniform number in [0, 1) from the top 53 bits: exact and portable.
+                    let u = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+                    if u < self.p {
+                        F::zero()
+                    } else {
+                        keep
+                    }
+                })
+                .collect()
+        });
         Tensor::from_vec(values, shape)
     }
 }
@@ -83,6 +79,10 @@ impl<F: Float> Module<F> for Dropout {
 
     fn set_training(&mut self, training: bool) {
         self.training = training;
+    }
+
+    fn named_rngs(&self) -> Vec<(String, SharedRng)> {
+        vec![("rng".into(), self.rng.clone())]
     }
 }
 

@@ -143,6 +143,16 @@ impl<F: Float> Lbfgs<F> {
         })
     }
 
+    /// The parameters it updates.
+    pub fn params(&self) -> &[Param<F>] {
+        &self.params
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &LbfgsConfig {
+        &self.config
+    }
+
     /// Minimises the loss that `closure` records from the parameters (it is called again
     /// for every evaluation; the gradient comes from the tape), updating them in place.
     ///
