@@ -213,9 +213,12 @@ pub struct Trainer<'a, F: Float, Y: Rows> {
     checkpoint: Option<(PathBuf, usize)>,
     checkpoint_metadata: Metadata,
     resume: Option<PathBuf>,
+    /// How the last run ended, for [`save_checkpoint`](Trainer::save_checkpoint).
+    finished: Option<RunState<F>>,
 }
 
 /// Where a run stands: what a checkpoint saves besides the weights and optimizer.
+#[derive(Clone)]
 pub(crate) struct RunState<F: Float> {
     /// Epochs completed.
     pub(crate) epoch: usize,
@@ -273,6 +276,7 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
             checkpoint: None,
             checkpoint_metadata: Metadata::new(),
             resume: None,
+            finished: None,
         }
     }
 
@@ -648,7 +652,36 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
                 &self.checkpoint_metadata,
             )?;
         }
-        Ok(state.history)
+        let history = state.history.clone();
+        self.finished = Some(state);
+        Ok(history)
+    }
+
+    /// Writes the run [`fit`](Self::fit) just finished to `path` as a checkpoint (with the
+    /// [`checkpoint_metadata`](Self::checkpoint_metadata)), for a caller that decides after
+    /// the run whether it is worth keeping — the command line saves nothing from a run that
+    /// diverged. `model` and `optimizer` are the ones `fit` trained.
+    ///
+    /// # Errors
+    /// `Config` before any run, `Checkpoint` when the file cannot be written.
+    pub fn save_checkpoint<M: Module<F> + ?Sized>(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        model: &M,
+        optimizer: &dyn Optimizer<F>,
+    ) -> Result<(), TrainError> {
+        let state = self
+            .finished
+            .as_ref()
+            .ok_or_else(|| TrainError::Config("save_checkpoint: no run has finished".into()))?;
+        checkpoint::save(
+            path.as_ref(),
+            model,
+            optimizer,
+            self.schedule.as_ref(),
+            state,
+            &self.checkpoint_metadata,
+        )
     }
 
     /// A stopper that has seen the epochs of `history` (all of them on a fresh run: none).

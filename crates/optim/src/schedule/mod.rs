@@ -48,7 +48,7 @@ pub use exponential::{Exponential, ExponentialLR, ExponentialRule};
 pub use linear::{LinearLR, LinearRule};
 pub use one_cycle::{Anneal, OneCycleConfig, OneCycleLR, OneCycleRule};
 pub use plateau::{PlateauConfig, PlateauMode, ReduceLROnPlateau, ReduceOnPlateau, ThresholdMode};
-pub use step::StepDecay;
+pub use step::{StepDecay, StepLR, StepRule};
 pub use warm_restarts::{CosineAnnealingWarmRestarts, WarmRestartsRule};
 pub use warmup::LinearWarmup;
 
