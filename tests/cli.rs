@@ -559,7 +559,7 @@ fn a_budget_that_runs_out_says_the_run_did_not_converge() {
         "fit --csv plane.csv --target y --standardize --epochs 5",
     );
     assert!(
-        out.contains("stopped: did not converge: the gradient norm is still")
+        out.contains("stopped: did not converge: the last update's gradient norm was")
             && out.contains("after 5 epochs"),
         "{out}"
     );

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use clap::ValueEnum;
+use tapegrad::models::loader::Rows;
 use tapegrad::Tensor;
 
 use super::error::CliError;
@@ -44,11 +45,29 @@ pub enum Target {
 }
 
 /// The target of some rows, ready for a loss.
+#[derive(Clone, Debug)]
 pub enum Targets {
     /// Regression targets, [m, 1].
     Values(Tensor<f64>),
     /// Class indices.
     Classes(Vec<usize>),
+}
+
+/// A loader cuts targets into batches with the rows of X.
+impl Rows for Targets {
+    fn num_rows(&self) -> usize {
+        match self {
+            Targets::Values(y) => y.num_rows(),
+            Targets::Classes(labels) => labels.len(),
+        }
+    }
+
+    fn select_rows(&self, rows: &[usize]) -> Self {
+        match self {
+            Targets::Values(y) => Targets::Values(y.select_rows(rows)),
+            Targets::Classes(labels) => Targets::Classes(labels.select_rows(rows)),
+        }
+    }
 }
 
 /// A table's feature matrix and target.

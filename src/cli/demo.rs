@@ -20,7 +20,7 @@ use super::dataset::{feature_matrix, Targets, Task};
 use super::error::CliError;
 use super::model::{Model, ModelKind};
 use super::table::Table;
-use super::train::{train, OptimizerKind, Progress, Settings, TrainingRows};
+use super::train::{train, Display, OptimizerKind, Settings, TrainingRows};
 
 /// Galton's heights, embedded in the binary so the main job needs no file.
 const GALTON: &str = include_str!("../../data/galton_heights.csv");
@@ -70,7 +70,7 @@ fn galton() -> Result<(Tensor<f64>, Tensor<f64>), CliError> {
 /// Plain gradient descent on the standardised features, printing the loss every 10 epochs;
 /// returns the weights and the bias, and prints R² and why it stopped.
 fn descend(x: &Tensor<f64>, y: &Tensor<f64>) -> Result<(Vec<f64>, f64), CliError> {
-    let model = Model::new(
+    let mut model = Model::new(
         ModelKind::Linear,
         Task::Regression,
         3,
@@ -79,22 +79,15 @@ fn descend(x: &Tensor<f64>, y: &Tensor<f64>) -> Result<(Vec<f64>, f64), CliError
         0,
     );
     let settings = Settings {
-        optimizer: OptimizerKind::Sgd,
         lr: Some(LR),
-        epochs: 10_000,
-        batch_size: None,
-        seed: 0,
+        ..Settings::new(OptimizerKind::Sgd, 10_000, 0)
     };
     let targets = Targets::Values(y.clone());
     let rows = TrainingRows {
         x,
         targets: &targets,
     };
-    let progress = Progress::Lines {
-        every: 10,
-        unit: "epoch",
-    };
-    let outcome = train(&model, &rows, &settings, &progress)?;
+    let outcome = train(&mut model, &rows, None, &settings, Display::Every(10), None)?;
     say!("stopped: {} ({:.1?})", outcome.stop_line(), outcome.elapsed);
     say!("fit: {}\n", model.score(x, &targets));
     let params = model.parameters();

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use tapegrad::models::io::IoError;
+use tapegrad::models::trainer::TrainError;
 use tapegrad::optim::OptimError;
 
 /// Anything that stops a command; `main` prints it as one `error: …` line and exits with 1.
@@ -141,6 +142,18 @@ impl std::error::Error for CliError {}
 impl From<OptimError> for CliError {
     fn from(e: OptimError) -> Self {
         CliError::Optimizer(e)
+    }
+}
+
+/// A training run that could not start or save: its checkpoint's file problem, else the
+/// trainer's own message.
+impl From<TrainError> for CliError {
+    fn from(e: TrainError) -> Self {
+        match e {
+            TrainError::Checkpoint(e) => CliError::Weights(e),
+            TrainError::Optimizer(e) => CliError::Optimizer(e),
+            other => CliError::Usage(other.to_string()),
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use tapegrad::models::trainer::checkpoint;
+
 use super::console::{self, say};
 use super::dataset::Target;
 use super::error::CliError;
@@ -10,8 +12,8 @@ use super::model::{Model, Score};
 use super::output::{check_outputs, write_atomically};
 use super::plot::loss_curve_svg;
 use super::problem::Problem;
-use super::saved::SavedModel;
-use super::train::{plural, train, OptimizerKind, Outcome, Progress, Settings, TrainingRows};
+use super::saved::metadata;
+use super::train::{plural, train, Display, Outcome, SaveTo, Settings, TrainingRows};
 use super::FitArgs;
 
 /// Runs `fit`. Output paths are checked before training and written only after it
@@ -21,13 +23,15 @@ use super::FitArgs;
 /// Bad input, an output that cannot be written, or a diverged training (nothing is saved).
 pub fn run(args: &FitArgs) -> Result<(), CliError> {
     let settings = Settings {
-        optimizer: args.optimizer,
         lr: args.lr,
-        epochs: args.budget.epochs,
         batch_size: args.budget.batch_size,
-        seed: args.problem.seed,
+        weight_decay: args.weight_decay,
+        schedule: args.schedule,
+        patience: args.patience,
+        resume: args.resume.clone(),
+        ..Settings::new(args.optimizer, args.budget.epochs, args.problem.seed)
     };
-    settings.check()?;
+    settings.check(args.val_split > 0.0)?;
     if args.quiet || args.json {
         console::set_quiet();
     }
@@ -39,15 +43,38 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
         .collect();
     check_outputs(&outputs, &[("--csv", args.problem.csv.as_path())])?;
-    let problem = Problem::prepare(&args.problem)?;
+    if let Some(resume) = &args.resume {
+        check_resumable(resume)?;
+    }
+    let problem = Problem::prepare(&args.problem, args.val_split)?;
     describe(&problem, &settings);
 
-    let model = problem.new_model();
+    let mut model = problem.new_model();
     let rows = TrainingRows {
         x: &problem.x_train,
         targets: &problem.y_train,
     };
-    let outcome = train(&model, &rows, &settings, &Progress::for_stdout(&settings))?;
+    let val = problem
+        .val
+        .as_ref()
+        .map(|(x, targets)| TrainingRows { x, targets });
+    let save = args.save.as_deref().map(|path| SaveTo {
+        path,
+        metadata: metadata(
+            &model,
+            &problem.data.features,
+            &problem.data.target_name,
+            problem.standardizer.as_ref(),
+        ),
+    });
+    let outcome = train(
+        &mut model,
+        &rows,
+        val.as_ref(),
+        &settings,
+        Display::for_stdout(),
+        save,
+    )?;
     say!("stopped: {} ({:.2?})", outcome.stop_line(), outcome.elapsed);
     if let Some(failure) = outcome.failure() {
         return Err(CliError::Diverged {
@@ -60,6 +87,13 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         "train: {train_score} on {}",
         count_rows(problem.x_train.shape()[0])
     );
+    let val_score = problem
+        .val
+        .as_ref()
+        .map(|(x, y)| (model.score(x, y), x.shape()[0]));
+    if let Some((score, rows)) = &val_score {
+        say!("val:   {score} on {}", count_rows(*rows));
+    }
     let test_score =
         (problem.test_rows() > 0).then(|| model.score(&problem.x_test, &problem.y_test));
     if let Some(score) = &test_score {
@@ -73,10 +107,12 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
             "lr": settings.lr(),
             "epochs": outcome.iterations,
             "stop": outcome.stop_line(),
-            "converged": outcome.reason.converged(),
+            "converged": outcome.stop.converged(),
             "initial_loss": outcome.initial_loss,
             "final_loss": outcome.loss,
+            "val_loss": outcome.val_loss,
             "train": score_json(&train_score, problem.x_train.shape()[0]),
+            "val": val_score.map(|(s, rows)| score_json(&s, rows)),
             "test": test_score.map(|s| score_json(&s, problem.test_rows())),
             "model_file": args.save,
             "plot_file": args.plot,
@@ -89,19 +125,23 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
         say!("loss curve: {}", path.display());
     }
     if let Some(path) = &args.save {
-        let saved = SavedModel {
-            model,
-            features: problem.data.features.clone(),
-            target: problem.data.target_name.clone(),
-            standardizer: problem.standardizer.clone(),
-        };
-        saved.save(path)?;
         say!("model: {}", path.display());
     }
     match summary {
         Some(line) => console::write_all(format!("{line}\n").as_bytes()),
         None => Ok(()),
     }
+}
+
+/// `--resume` must name a checkpoint, which only first-order runs of this version write.
+fn check_resumable(path: &Path) -> Result<(), CliError> {
+    if !checkpoint::is_checkpoint(path)? {
+        return Err(CliError::Usage(format!(
+            "--resume {:?}: the file holds weights but no training state (written by L-BFGS or by an earlier version); fit without --resume",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// A score as JSON: `{"rows", "mse", "r2"}` or `{"rows", "accuracy"}` (R² is `null` when the
@@ -157,10 +197,7 @@ fn describe(problem: &Problem, settings: &Settings) {
     let lr = settings
         .lr()
         .map_or_else(|| "line search".into(), |lr| format!("lr {lr}"));
-    let unit = match settings.optimizer {
-        OptimizerKind::Lbfgs => "iteration",
-        _ => "epoch",
-    };
+    let unit = settings.unit();
     say!(
         "model: {} {}; optimizer: {}, {lr}, {batch}, at most {}",
         problem.kind.name(),
@@ -185,7 +222,7 @@ fn describe(problem: &Problem, settings: &Settings) {
     }
 }
 
-/// The loss curve as SVG text.
+/// The loss curves as SVG text.
 fn plot(outcome: &Outcome, settings: &Settings, model: &Model) -> Result<String, CliError> {
     let title = format!(
         "{} {}, {}",
@@ -193,6 +230,10 @@ fn plot(outcome: &Outcome, settings: &Settings, model: &Model) -> Result<String,
         model.task.name(),
         settings.optimizer.name()
     );
-    loss_curve_svg(&outcome.curve, outcome.curve_unit, &title)
+    let mut curves = vec![("training loss", outcome.curve.as_slice())];
+    if !outcome.val_curve.is_empty() {
+        curves.push(("validation loss", outcome.val_curve.as_slice()));
+    }
+    loss_curve_svg(&curves, outcome.unit, &title)
         .map_err(|detail| CliError::Usage(format!("plot: {detail}")))
 }

@@ -11,7 +11,7 @@
 //! classes use k logits and the softmax cross-entropy, as `LogisticRegression` does.
 
 use clap::ValueEnum;
-use tapegrad::models::loss::{binary_cross_entropy_with_logits, cross_entropy, mse};
+use tapegrad::models::loss::{binary_cross_entropy_with_logits, cross_entropy, huber, mae, mse};
 use tapegrad::models::metrics;
 use tapegrad::models::module::{Activation, Linear, Module, Sequential};
 use tapegrad::models::{LinearRegression, LogisticRegression};
@@ -41,6 +41,28 @@ impl ModelKind {
     }
 }
 
+/// The regression losses (`--loss`); classification always uses the cross-entropy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LossKind {
+    /// Mean squared error, (1/n)·Σ(ŷ − y)².
+    Mse,
+    /// Mean absolute error, (1/n)·Σ|ŷ − y|: less pulled by outliers.
+    Mae,
+    /// Huber with δ = 1: squared near the target, absolute far from it.
+    Huber,
+}
+
+impl LossKind {
+    /// The name used on the command line and in saved files.
+    pub fn name(self) -> &'static str {
+        match self {
+            LossKind::Mse => "mse",
+            LossKind::Mae => "mae",
+            LossKind::Huber => "huber",
+        }
+    }
+}
+
 /// A model with everything needed to train it and to read its outputs.
 pub struct Model {
     /// Which model.
@@ -51,6 +73,8 @@ pub struct Model {
     pub hidden: Vec<usize>,
     /// The class names (classification only), in output order.
     pub classes: Vec<String>,
+    /// The regression loss it is trained with (unused in classification).
+    pub loss: LossKind,
     module: Box<dyn Module<f64>>,
 }
 
@@ -84,6 +108,7 @@ impl Model {
             task,
             hidden,
             classes,
+            loss: LossKind::Mse,
             module,
         }
     }
@@ -107,21 +132,31 @@ impl Model {
         }
     }
 
-    /// The loss on rows `x` with their `targets`, recorded on the tape: the mean squared
-    /// error for regression, the cross-entropy for classification.
-    pub fn loss(&self, x: &Tensor<f64>, targets: &Targets) -> Tensor<f64> {
-        let output = self.module.forward(x);
-        match targets {
-            Targets::Values(y) => mse(&output, y),
-            Targets::Classes(labels) if self.classes.len() == 2 => {
+    /// The module, to train it.
+    pub fn module_mut(&mut self) -> &mut dyn Module<f64> {
+        self.module.as_mut()
+    }
+
+    /// The training loss of outputs against targets: the regression loss for values;
+    /// for classes, the binary cross-entropy on one logit for two classes, else the softmax
+    /// cross-entropy.
+    pub fn loss_fn(&self) -> impl Fn(&Tensor<f64>, &Targets) -> Tensor<f64> + 'static {
+        let (loss, binary) = (self.loss, self.classes.len() == 2);
+        move |output, targets| match targets {
+            Targets::Values(y) => match loss {
+                LossKind::Mse => mse(output, y),
+                LossKind::Mae => mae(output, y),
+                LossKind::Huber => huber(output, y, 1.0),
+            },
+            Targets::Classes(labels) if binary => {
                 // The binary target is 1 for the second class, 0 for the first.
                 let is_second: Vec<f64> = labels.iter().map(|&l| l as f64).collect();
                 binary_cross_entropy_with_logits(
-                    &output,
+                    output,
                     &Tensor::from_vec(is_second, &[labels.len(), 1]),
                 )
             }
-            Targets::Classes(labels) => cross_entropy(&output, labels),
+            Targets::Classes(labels) => cross_entropy(output, labels),
         }
     }
 

@@ -34,6 +34,9 @@ pub struct Problem {
     pub x_train: Tensor<f64>,
     /// Their targets.
     pub y_train: Targets,
+    /// X and targets of the validation rows (`--val-split`), held out of the training rows
+    /// before the standardiser learns its scale; `None` without a validation split.
+    pub val: Option<(Tensor<f64>, Targets)>,
     /// X of the test rows, as the model sees it (no rows when there is no test split).
     pub x_test: Tensor<f64>,
     /// Their targets.
@@ -41,16 +44,19 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// Reads and prepares the problem `args` describe.
+    /// Reads and prepares the problem `args` describe, holding out `val_split` of the
+    /// training rows for validation.
     ///
     /// # Errors
     /// Any input error: the file, a column, a cell, too few rows, options that conflict.
-    pub fn prepare(args: &ProblemArgs) -> Result<Problem, CliError> {
+    pub fn prepare(args: &ProblemArgs, val_split: f64) -> Result<Problem, CliError> {
         let split = args.test_split;
-        if !(0.0..1.0).contains(&split) {
-            return Err(CliError::Usage(format!(
-                "--test-split {split}: it must be in [0, 1)"
-            )));
+        for (flag, fraction) in [("--test-split", split), ("--val-split", val_split)] {
+            if !(0.0..1.0).contains(&fraction) {
+                return Err(CliError::Usage(format!(
+                    "{flag} {fraction}: it must be in [0, 1)"
+                )));
+            }
         }
         let hidden = hidden_widths(args)?;
         let table = Table::read(&args.csv)?;
@@ -70,6 +76,36 @@ impl Problem {
                 ),
             });
         }
+        // The validation rows come out of the training rows, split the same way (within
+        // each class for classification) with the next seed.
+        let (train, val) = match &data.target {
+            _ if val_split == 0.0 => (train, Vec::new()),
+            Target::Classes { labels, .. } => {
+                let train_labels: Vec<usize> = train.iter().map(|&i| labels[i]).collect();
+                let (a, b) = stratified_train_test_split(&train_labels, val_split, args.seed + 1);
+                (
+                    a.iter().map(|&i| train[i]).collect(),
+                    b.iter().map(|&i| train[i]).collect(),
+                )
+            }
+            Target::Values(_) => {
+                let (a, b) = train_test_split(train.len(), val_split, args.seed + 1);
+                (
+                    a.iter().map(|&i| train[i]).collect(),
+                    b.iter().map(|&i| train[i]).collect(),
+                )
+            }
+        };
+        if val_split > 0.0 && (val.is_empty() || train.len() < 2) {
+            return Err(CliError::TooLittleData {
+                path: args.csv.clone(),
+                detail: format!(
+                    "--val-split {val_split} leaves {} training and {} validation rows; at least 2 and 1 are needed",
+                    train.len(),
+                    val.len()
+                ),
+            });
+        }
         let x_train = data.x.index_select(0, &train);
         let standardizer = args.standardize.then(|| Standardizer::fit(&x_train));
         let scaled = |x: Tensor<f64>| match &standardizer {
@@ -84,6 +120,11 @@ impl Problem {
             seed: args.seed,
             x_train: scaled(x_train)?,
             y_train: data.targets(&train),
+            val: if val.is_empty() {
+                None
+            } else {
+                Some((scaled(data.x.index_select(0, &val))?, data.targets(&val)))
+            },
             x_test: scaled(data.x.index_select(0, &test))?,
             y_test: data.targets(&test),
             standardizer,

@@ -1,6 +1,9 @@
 //! A trained model on disk: the weights in safetensors, and in the file's metadata everything
 //! `predict` needs to use them — the model kind and task, the feature and target names, the
-//! class names, the hidden widths, and the standardiser's mean and scale.
+//! class names, the hidden widths, the loss, and the standardiser's mean and scale. A model
+//! trained by a first-order optimizer is saved as a training checkpoint
+//! (`tapegrad_models::trainer::checkpoint`: the optimizer's state, the epoch and the history
+//! beside the weights), which `fit --resume` continues.
 //!
 //! Lists are stored as one CSV line (so a name may hold a comma) and numbers in Rust's
 //! shortest round-trip form, so a saved standardiser is bit for bit the trained one.
@@ -8,16 +11,21 @@
 use std::path::Path;
 
 use clap::ValueEnum;
-use tapegrad::models::io::{load, read_metadata, save_with_metadata, Metadata};
+use tapegrad::models::io::{load, read_metadata, Metadata};
 use tapegrad::models::preprocess::Standardizer;
 
 use super::dataset::Task;
 use super::error::CliError;
-use super::model::{Model, ModelKind};
+use super::model::{LossKind, Model, ModelKind};
 
-/// Identifies files written by this version of `tapegrad fit`. Version 2 stores every
-/// weight matrix in PyTorch's `[out, in]` layout; version 1 stored `[in, out]`.
-const FORMAT: &str = "tapegrad-cli/2";
+/// Identifies files written by this version of `tapegrad fit`. Version 3 adds the training
+/// state of a checkpoint and the loss; version 2 stores every weight matrix in PyTorch's
+/// `[out, in]` layout; version 1 stored `[in, out]`.
+const FORMAT: &str = "tapegrad-cli/3";
+
+/// The previous format, which `predict` and `inspect` still read (it only lacks the training
+/// state, so it cannot be resumed).
+const FORMAT_V2: &str = "tapegrad-cli/2";
 
 /// The format of the previous release, named in the error that refuses it.
 const FORMAT_V1: &str = "tapegrad-cli/1";
@@ -34,30 +42,31 @@ pub struct SavedModel {
     pub standardizer: Option<Standardizer>,
 }
 
-impl SavedModel {
-    /// Writes the weights and the metadata to `path`, atomically.
-    ///
-    /// # Errors
-    /// `Weights` when the file cannot be written.
-    pub fn save(&self, path: &Path) -> Result<(), CliError> {
-        let model = &self.model;
-        let mut metadata = Metadata::from([
-            ("format".to_string(), FORMAT.to_string()),
-            ("model".to_string(), model.kind.name().to_string()),
-            ("task".to_string(), model.task.name().to_string()),
-            ("features".to_string(), to_csv_line(&self.features)),
-            ("target".to_string(), self.target.clone()),
-            ("classes".to_string(), to_csv_line(&model.classes)),
-            ("hidden".to_string(), numbers_line(&model.hidden)),
-        ]);
-        if let Some(s) = &self.standardizer {
-            metadata.insert("standardizer.mean".into(), numbers_line(s.mean()));
-            metadata.insert("standardizer.scale".into(), numbers_line(s.scale()));
-        }
-        save_with_metadata(model.module(), &metadata, path)?;
-        Ok(())
+/// The metadata a saved model carries: everything `predict` needs besides the weights.
+pub fn metadata(
+    model: &Model,
+    features: &[String],
+    target: &str,
+    standardizer: Option<&Standardizer>,
+) -> Metadata {
+    let mut metadata = Metadata::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("model".to_string(), model.kind.name().to_string()),
+        ("task".to_string(), model.task.name().to_string()),
+        ("features".to_string(), to_csv_line(features)),
+        ("target".to_string(), target.to_string()),
+        ("classes".to_string(), to_csv_line(&model.classes)),
+        ("hidden".to_string(), numbers_line(&model.hidden)),
+        ("loss".to_string(), model.loss.name().to_string()),
+    ]);
+    if let Some(s) = standardizer {
+        metadata.insert("standardizer.mean".into(), numbers_line(s.mean()));
+        metadata.insert("standardizer.scale".into(), numbers_line(s.scale()));
     }
+    metadata
+}
 
+impl SavedModel {
     /// Reads the metadata at `path`, rebuilds the model it describes and loads its weights.
     ///
     /// # Errors
@@ -74,7 +83,7 @@ impl SavedModel {
                 "format {format:?} stores weights as [in, out], from before tapegrad moved to PyTorch's [out, in]; fit the model again to write {FORMAT:?}"
             )));
         }
-        if format != FORMAT {
+        if format != FORMAT && format != FORMAT_V2 {
             return Err(fields.bad(format!("format {format:?}, expected {FORMAT:?}")));
         }
         let kind: ModelKind = fields.choice("model")?;
@@ -84,7 +93,11 @@ impl SavedModel {
         let hidden: Vec<usize> = fields.numbers("hidden")?;
         check_architecture(kind, task, &features, &classes, &hidden).map_err(|d| fields.bad(d))?;
         let standardizer = fields.standardizer(features.len())?;
-        let model = Model::new(kind, task, features.len(), hidden, classes, 0);
+        let mut model = Model::new(kind, task, features.len(), hidden, classes, 0);
+        if let Some(loss) = fields.metadata.get("loss") {
+            model.loss = LossKind::from_str(loss, false)
+                .map_err(|_| fields.bad(format!("unknown loss {loss:?}")))?;
+        }
         load(model.module(), path)?;
         Ok(SavedModel {
             model,

@@ -1,25 +1,30 @@
-//! The training loop: any optimizer of `tapegrad-optim` on a [`Model`], full-batch or in
-//! seeded mini-batches, with a progress display and the reason it stopped.
+//! Training for the command line: the settings the flags give, turned into the library's
+//! [`Trainer`] — the one training loop every example uses too.
 //!
 //! An epoch updates the weights — once on the full-batch gradient, or once per mini-batch —
-//! and then measures the training loss of the new weights, so `--epochs N` is N updates (N
-//! passes). On the full batch that measurement is also the next update's gradient and the
-//! stopping rule's gradient norm; with mini-batches it runs under `no_grad`, costing no
-//! backward pass. L-BFGS always uses the full batch: its line search must see the same
-//! function at every evaluation.
+//! and then measures the training loss of the new weights under `no_grad`
+//! ([`TrainLoss::Evaluate`]: a forward pass, no backward pass), so `--epochs N` is N updates
+//! (N passes) and the curve's point N is the loss of the weights after N epochs. L-BFGS
+//! always uses the full batch (its line search must see the same function at every
+//! evaluation); each of its epochs is one iteration with a strong-Wolfe line search.
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tapegrad::models::data::batches;
-use tapegrad::optim::clip::grad_norm;
-use tapegrad::optim::stop::{StopReason, StopRules};
-use tapegrad::optim::{
-    Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig, Optimizer, Sgd, SgdConfig,
+use tapegrad::models::io::{save_with_metadata, Metadata};
+use tapegrad::models::loader::DataLoader;
+use tapegrad::models::trainer::{
+    Control, EarlyStopping, Event, History, Monitor, Progress, Schedule, Stop, TrainLoss, Trainer,
 };
-use tapegrad::{no_grad, Param, Tensor};
+use tapegrad::optim::schedule::{CosineAnnealingLR, PlateauConfig, ReduceLROnPlateau, StepLR};
+use tapegrad::optim::stop::StopRules;
+use tapegrad::optim::{
+    Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig, LbfgsStepConfig, LineSearchFn,
+    Optimizer, Sgd, SgdConfig,
+};
+use tapegrad::{Param, Tensor};
 
 use super::console::say;
 use super::dataset::Targets;
@@ -78,6 +83,18 @@ impl OptimizerKind {
     }
 }
 
+/// The learning-rate schedules the command line offers (each steps once per epoch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleKind {
+    /// Cosine annealing from the learning rate to 0 over the epochs (`CosineAnnealingLR`).
+    Cosine,
+    /// The rate times 0.1 after each third of the epochs (`StepLR`).
+    Step,
+    /// The rate times 0.1 after 10 epochs without improvement of the validation loss (the
+    /// training loss without --val-split) (`ReduceLROnPlateau`).
+    Plateau,
+}
+
 /// How to train.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -85,38 +102,81 @@ pub struct Settings {
     pub optimizer: OptimizerKind,
     /// The learning rate (the optimizer's default when `None`).
     pub lr: Option<f64>,
-    /// The most epochs (L-BFGS: iterations) to run.
+    /// The most epochs (L-BFGS: iterations) to run, in all (a resumed run included).
     pub epochs: usize,
     /// Rows per mini-batch; `None` for the full batch.
     pub batch_size: Option<usize>,
     /// Seeds the mini-batch order.
     pub seed: u64,
+    /// Weight decay (L2 for SGD and Adam, decoupled for AdamW); `None`: the optimizer's
+    /// default (AdamW 0.01, the others 0).
+    pub weight_decay: Option<f64>,
+    /// A learning-rate schedule.
+    pub schedule: Option<ScheduleKind>,
+    /// Early stopping on the validation loss after this many epochs without improvement.
+    pub patience: Option<usize>,
+    /// Continue the run saved in this checkpoint.
+    pub resume: Option<PathBuf>,
 }
 
 impl Settings {
+    /// Settings with the defaults of every flag that is not given.
+    pub fn new(optimizer: OptimizerKind, epochs: usize, seed: u64) -> Self {
+        Settings {
+            optimizer,
+            lr: None,
+            epochs,
+            batch_size: None,
+            seed,
+            weight_decay: None,
+            schedule: None,
+            patience: None,
+            resume: None,
+        }
+    }
+
     /// The learning rate this run uses, if the optimizer takes one.
     pub fn lr(&self) -> Option<f64> {
         self.lr.or(self.optimizer.default_lr())
     }
 
+    /// What one epoch is: "epoch", or for L-BFGS "iteration".
+    pub fn unit(&self) -> &'static str {
+        if self.optimizer == OptimizerKind::Lbfgs {
+            "iteration"
+        } else {
+            "epoch"
+        }
+    }
+
     /// Rejects options the optimizer cannot use.
     ///
     /// # Errors
-    /// `Usage` for a learning rate that is not positive, a learning rate or a batch size given
-    /// to L-BFGS, or 0 epochs or rows.
-    pub fn check(&self) -> Result<(), CliError> {
+    /// `Usage` for a learning rate that is not positive, a learning rate, batch size,
+    /// weight decay, schedule or resumption given to L-BFGS, a negative weight decay, early
+    /// stopping without validation rows, or 0 epochs, rows or patience.
+    pub fn check(&self, has_validation: bool) -> Result<(), CliError> {
         let usage = |s: &str| Err(CliError::Usage(s.to_string()));
-        if self.optimizer == OptimizerKind::Lbfgs && self.lr.is_some() {
-            return usage("--lr: L-BFGS takes no learning rate; its line search picks each step");
-        }
-        if self.optimizer == OptimizerKind::Lbfgs && self.batch_size.is_some() {
-            return usage(
-                "--batch-size: L-BFGS uses the full batch; its line search needs the same loss at every evaluation",
-            );
+        if self.optimizer == OptimizerKind::Lbfgs {
+            let refused = [
+                (self.lr.is_some(), "--lr: L-BFGS takes no learning rate; its line search picks each step"),
+                (self.batch_size.is_some(), "--batch-size: L-BFGS uses the full batch; its line search needs the same loss at every evaluation"),
+                (self.weight_decay.is_some(), "--weight-decay: L-BFGS has no weight decay; use an optimizer that does (sgd, adam, adamw)"),
+                (self.schedule.is_some(), "--schedule: L-BFGS takes no learning rate; its line search picks each step"),
+                (self.resume.is_some(), "--resume: L-BFGS runs cannot resume (its curvature history is not saved); fit again, it is fast"),
+            ];
+            if let Some((_, message)) = refused.iter().find(|(given, _)| *given) {
+                return usage(message);
+            }
         }
         if let Some(lr) = self.lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
             return Err(CliError::Usage(format!(
                 "--lr {lr}: a learning rate must be a positive number"
+            )));
+        }
+        if let Some(decay) = self.weight_decay.filter(|d| !(d.is_finite() && *d >= 0.0)) {
+            return Err(CliError::Usage(format!(
+                "--weight-decay {decay}: it must be a number ≥ 0"
             )));
         }
         if self.epochs == 0 {
@@ -125,13 +185,19 @@ impl Settings {
         if self.batch_size == Some(0) {
             return usage("--batch-size 0: a batch needs at least 1 row");
         }
-        Ok(())
+        match self.patience {
+            Some(0) => usage("--patience 0: early stopping needs at least 1 epoch of patience"),
+            Some(_) if !has_validation => usage(
+                "--patience watches the validation loss: give --val-split to hold out validation rows",
+            ),
+            _ => Ok(()),
+        }
     }
 }
 
-/// The rows to train on: X (already standardised if asked) and the targets.
+/// Rows to train or validate on: X (already standardised if asked) and the targets.
 pub struct TrainingRows<'a> {
-    /// X of the training rows.
+    /// X of the rows.
     pub x: &'a Tensor<f64>,
     /// Their targets.
     pub targets: &'a Targets,
@@ -146,14 +212,16 @@ pub struct Outcome {
     pub initial_loss: f64,
     /// The training loss of the final weights.
     pub loss: f64,
-    /// The full-batch gradient norm at the final weights, where it was computed.
+    /// On the full batch, the gradient norm of the last update.
     pub grad_norm: Option<f64>,
     /// Why it stopped.
-    pub reason: StopReason,
-    /// The training loss at the start and after each epoch (L-BFGS: each loss evaluation).
+    pub stop: Stop,
+    /// The training loss at the start and after each epoch.
     pub curve: Vec<f64>,
-    /// What one point of `curve` is: "epoch" or "loss evaluation".
-    pub curve_unit: &'static str,
+    /// The validation loss at the start and after each epoch (empty without validation).
+    pub val_curve: Vec<f64>,
+    /// The validation loss of the final weights.
+    pub val_loss: Option<f64>,
     /// What one iteration is: "epoch", or for L-BFGS "iteration".
     pub unit: &'static str,
     /// Wall-clock time.
@@ -161,12 +229,36 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    fn new(history: &History, unit: &'static str, elapsed: Duration) -> Outcome {
+        let last = history
+            .records()
+            .last()
+            .expect("epoch 0 is always measured");
+        // After early stopping the model holds the best epoch's weights: report those.
+        let final_record = history
+            .restored_epoch
+            .and_then(|e| history.records().find(|r| r.epoch == e))
+            .unwrap_or(last);
+        Outcome {
+            iterations: history.epochs.len(),
+            initial_loss: history.start.as_ref().map_or(f64::NAN, |r| r.train_loss),
+            loss: final_record.train_loss,
+            grad_norm: last.grad_norm,
+            stop: history.stop.clone().expect("a finished run says why"),
+            curve: history.train_losses(),
+            val_curve: history.val_losses(),
+            val_loss: final_record.val_loss,
+            unit,
+            elapsed,
+        }
+    }
+
     /// Why the run failed, if it did: the loss overflowed or grew past the divergence rule,
     /// or it simply ended above where it started — a slow divergence that the budget cut
     /// short is still a model worse than its starting point, and must not be saved.
     pub fn failure(&self) -> Option<String> {
-        if matches!(self.reason, StopReason::Diverged { .. }) {
-            return Some(self.reason.describe(self.unit));
+        if self.stop.diverged() {
+            return Some(self.stop.to_string().replace("epoch", self.unit));
         }
         (self.loss > self.initial_loss).then(|| {
             format!(
@@ -178,16 +270,16 @@ impl Outcome {
         })
     }
 
-    /// One line on why training stopped. A first-order run that used its whole budget
-    /// without meeting a stopping rule says that it did not converge (as scikit-learn's
-    /// ConvergenceWarning does), with how far from the rule it ended.
+    /// One line on why training stopped. A run that used its whole budget without meeting a
+    /// stopping rule says that it did not converge (as scikit-learn's ConvergenceWarning
+    /// does), with how far from the rule it ended.
     pub fn stop_line(&self) -> String {
-        match (&self.reason, self.grad_norm) {
-            (StopReason::MaxIterations { iters }, Some(norm)) => format!(
-                "did not converge: the gradient norm is still {norm:.2e} (the rule is < {GTOL:e}) after {}; more --epochs or another --lr may help",
-                plural(*iters, self.unit)
+        match (&self.stop, self.grad_norm) {
+            (Stop::EpochBudget { epochs }, Some(norm)) => format!(
+                "did not converge: the last update's gradient norm was {norm:.2e} (the rule is < {GTOL:e}) after {}; more --epochs or another --lr may help",
+                plural(*epochs, self.unit)
             ),
-            (StopReason::MaxIterations { iters }, None) if self.unit == "epoch" => {
+            (Stop::EpochBudget { epochs }, None) => {
                 let change = match self.curve.as_slice() {
                     [.., before, last] => format!(
                         "; the last epoch changed the training loss by {:.2e} (relative)",
@@ -197,13 +289,11 @@ impl Outcome {
                 };
                 format!(
                     "did not converge: ran all {} in mini-batches{change}",
-                    plural(*iters, self.unit)
+                    plural(*epochs, self.unit)
                 )
             }
-            (reason @ StopReason::MaxIterations { .. }, None) => {
-                format!("did not converge: {}", reason.describe(self.unit))
-            }
-            (reason, _) => reason.describe(self.unit),
+            (Stop::Rule(reason), _) => reason.describe(self.unit),
+            (stop, _) => stop.to_string(),
         }
     }
 }
@@ -214,75 +304,27 @@ pub fn plural(n: usize, unit: &str) -> String {
 }
 
 /// Where the loss goes while training.
-pub enum Progress {
-    /// A live bar with the current loss (stdout is a terminal).
-    Bar {
-        /// The bar.
-        bar: ProgressBar,
-        /// What a step is.
-        unit: &'static str,
-    },
-    /// A plain line every `every` steps (stdout is a file or a pipe).
-    Lines {
-        /// Steps between lines.
-        every: usize,
-        /// What a step is: "epoch", or for L-BFGS "evaluation".
-        unit: &'static str,
-    },
-    /// Nothing (`compare` prints only its table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Display {
+    /// A live bar with the current loss (stdout is a terminal; drawn on stderr).
+    Bar,
+    /// A plain line on stdout about every tenth of the run (stdout is a file or a pipe).
+    Lines,
+    /// A plain line on stdout every so many epochs.
+    Every(usize),
+    /// Nothing (`--quiet`, `--json`, `compare`).
     Quiet,
 }
 
-impl Progress {
-    /// A bar when stdout is a terminal, about ten plain lines otherwise.
-    pub fn for_stdout(settings: &Settings) -> Progress {
-        let unit = if settings.optimizer == OptimizerKind::Lbfgs {
-            "evaluation"
-        } else {
-            "epoch"
-        };
+impl Display {
+    /// A bar when stdout is a terminal, plain lines otherwise, nothing when quiet.
+    pub fn for_stdout() -> Display {
         if super::console::is_quiet() {
-            Progress::Quiet
+            Display::Quiet
         } else if std::io::stdout().is_terminal() {
-            let bar = ProgressBar::with_draw_target(
-                Some(settings.epochs as u64),
-                ProgressDrawTarget::stdout(),
-            );
-            let template = format!("{{bar:30}} {unit} {{pos}}/{{len}}  loss {{msg}}");
-            let style = ProgressStyle::with_template(&template)
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
-            Progress::Bar { bar, unit }
+            Display::Bar
         } else {
-            Progress::Lines {
-                every: settings.epochs.div_ceil(10).max(1),
-                unit,
-            }
-        }
-    }
-
-    /// Shows the loss after `step` steps (0: the starting loss).
-    fn show(&self, step: usize, loss: f64) {
-        match self {
-            Progress::Bar { bar, .. } => {
-                bar.set_position(step as u64);
-                bar.set_message(format!("{loss:.6e}"));
-            }
-            Progress::Lines { every, unit } if step.is_multiple_of(*every) => {
-                say!("{unit} {step:>6}  loss {loss:.6e}");
-            }
-            _ => {}
-        }
-    }
-
-    /// Replaces the bar with a plain line: how many steps ran and the last loss.
-    fn finish(&self, steps: usize, loss: f64) {
-        if let Progress::Bar { bar, unit } = self {
-            bar.finish_and_clear();
-            say!(
-                "{unit} {steps}/{}  loss {loss:.6e}",
-                bar.length().unwrap_or_default()
-            );
+            Display::Lines
         }
     }
 }
@@ -290,8 +332,8 @@ impl Progress {
 /// The gradient norm below which a full-batch run has converged.
 const GTOL: f64 = 1e-8;
 
-/// The stopping rules of every first-order run besides its epoch budget: a vanishing
-/// gradient, or divergence (a loss a million times its starting value, or not finite).
+/// The stopping rules of every run besides its epoch budget: a vanishing gradient (on the
+/// full batch), or divergence (a loss a million times its starting value, or not finite).
 fn rules() -> StopRules {
     StopRules {
         grad_norm_below: Some(GTOL),
@@ -300,25 +342,154 @@ fn rules() -> StopRules {
     }
 }
 
-/// Trains `model` on `rows` as `settings` say, showing the loss on `progress`.
+/// Where to save the trained model, if training succeeds: the file and its metadata.
+pub struct SaveTo<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// What `predict` needs besides the weights.
+    pub metadata: Metadata,
+}
+
+/// Trains `model` on `rows` as `settings` say, validating on `val`, showing progress on
+/// `display`, and — only when the run did not fail — saving it to `save` (a checkpoint that
+/// `--resume` continues, for first-order optimizers; the weights alone for L-BFGS).
 ///
 /// # Errors
-/// `Optimizer` when the optimizer rejects the learning rate.
+/// `Optimizer` when the optimizer rejects a setting, `Resume` when a checkpoint does not
+/// fit, `Weights` when the model cannot be saved.
 pub fn train(
-    model: &Model,
+    model: &mut Model,
     rows: &TrainingRows,
+    val: Option<&TrainingRows>,
     settings: &Settings,
-    progress: &Progress,
+    display: Display,
+    save: Option<SaveTo>,
 ) -> Result<Outcome, CliError> {
     let start = Instant::now();
-    let params = model.parameters();
-    let mut outcome = match make_first_order(settings, params.clone())? {
-        Some(mut optimizer) => first_order(model, rows, settings, optimizer.as_mut(), progress),
-        None => lbfgs(model, rows, settings, params, progress)?,
+    let n = rows.x.shape()[0];
+    let batch = settings.batch_size.filter(|&b| b < n).unwrap_or(n);
+    let mut loader = DataLoader::try_new(rows.x.clone(), rows.targets.clone(), batch)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    if batch < n {
+        loader = loader.shuffle(settings.seed);
+    }
+    let val_loader = val
+        .map(|v| DataLoader::full_batch(v.x.clone(), v.targets.clone()))
+        .transpose()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let every = match display {
+        Display::Every(every) => every.max(1),
+        _ => settings.epochs.div_ceil(10).max(1),
     };
-    progress.finish(outcome.curve.len() - 1, outcome.loss);
-    outcome.elapsed = start.elapsed();
+    let unit = settings.unit();
+    let mut trainer = Trainer::new(settings.epochs, model.loss_fn())
+        .train_loss(TrainLoss::Evaluate)
+        .stop_rules(rules())
+        .progress(match display {
+            Display::Bar => Progress::Auto,
+            _ => Progress::Off,
+        })
+        .callback(move |event| {
+            if let (Event::Epoch(record), Display::Lines | Display::Every(_)) = (event, display) {
+                if record.epoch.is_multiple_of(every) {
+                    let val = record
+                        .val_loss
+                        .map_or_else(String::new, |v| format!("  val_loss {v:.6e}"));
+                    say!(
+                        "{unit} {:>6}  loss {:.6e}{val}",
+                        record.epoch,
+                        record.train_loss
+                    );
+                }
+            }
+            Control::Continue
+        });
+    if let Some(patience) = settings.patience {
+        trainer = trainer.early_stopping(EarlyStopping::new(patience));
+    }
+    if let Some(path) = &settings.resume {
+        trainer = trainer.resume(path);
+    }
+    let params = model.parameters();
+    let history = match make_first_order(settings, params.clone())? {
+        Some(mut optimizer) => {
+            if let Some(kind) = settings.schedule {
+                let monitor = if val.is_some() {
+                    Monitor::ValLoss
+                } else {
+                    Monitor::TrainLoss
+                };
+                trainer = trainer.schedule(schedule(
+                    kind,
+                    settings.epochs,
+                    optimizer.as_mut(),
+                    monitor,
+                )?);
+            }
+            if let Some(save) = &save {
+                trainer = trainer.checkpoint_metadata(save.metadata.clone());
+            }
+            let history = trainer.fit(
+                model.module_mut(),
+                optimizer.as_mut(),
+                &loader,
+                val_loader.as_ref(),
+            )?;
+            let outcome = Outcome::new(&history, unit, start.elapsed());
+            if let (Some(save), None) = (&save, outcome.failure()) {
+                trainer.save_checkpoint(save.path, model.module(), optimizer.as_ref())?;
+            }
+            return Ok(outcome);
+        }
+        None => {
+            let config = LbfgsConfig {
+                step: LbfgsStepConfig {
+                    max_iter: 1,
+                    // PyTorch's max_eval defaults to ⌊1.25·max_iter⌋ = 1 here, which would
+                    // leave the line search no evaluation beyond its first trial step.
+                    max_eval: Some(26),
+                    line_search_fn: LineSearchFn::StrongWolfe,
+                    // The trainer's gradient rule (GTOL, on the L2 norm) decides convergence.
+                    tolerance_grad: 0.0,
+                    tolerance_change: 0.0,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let mut lbfgs = Lbfgs::new(params, config)?;
+            trainer.fit_lbfgs(model.module_mut(), &mut lbfgs, &loader, val_loader.as_ref())?
+        }
+    };
+    let outcome = Outcome::new(&history, unit, start.elapsed());
+    if let (Some(save), None) = (&save, outcome.failure()) {
+        save_with_metadata(model.module(), &save.metadata, save.path)?;
+    }
     Ok(outcome)
+}
+
+/// The scheduler `kind` over `epochs` epochs, set up on `optimizer`.
+fn schedule(
+    kind: ScheduleKind,
+    epochs: usize,
+    optimizer: &mut dyn Optimizer<f64>,
+    monitor: Monitor,
+) -> Result<Schedule, CliError> {
+    Ok(match kind {
+        ScheduleKind::Cosine => Schedule::Epoch(Box::new(CosineAnnealingLR::new(
+            optimizer,
+            epochs as u64,
+            0.0,
+        )?)),
+        ScheduleKind::Step => Schedule::Epoch(Box::new(StepLR::new(
+            optimizer,
+            epochs.div_ceil(3).max(1) as u64,
+            0.1,
+        )?)),
+        ScheduleKind::Plateau => Schedule::Plateau(
+            ReduceLROnPlateau::new(optimizer, PlateauConfig::default())?,
+            monitor,
+        ),
+    })
 }
 
 /// The optimizer of `settings` over `params`, or `None` for L-BFGS.
@@ -327,147 +498,33 @@ fn make_first_order(
     params: Vec<Param<f64>>,
 ) -> Result<Option<Box<dyn Optimizer<f64>>>, CliError> {
     let lr = settings.lr().unwrap_or_default();
+    let decay = settings.weight_decay;
     let sgd = |momentum: f64, nesterov: bool| SgdConfig {
         lr,
         momentum,
         nesterov,
+        weight_decay: decay.unwrap_or(0.0),
         ..Default::default()
     };
     let adam = AdamConfig {
         lr,
+        weight_decay: decay.unwrap_or(0.0),
         ..Default::default()
+    };
+    let adamw = AdamWConfig {
+        lr,
+        ..Default::default()
+    };
+    let adamw = AdamWConfig {
+        weight_decay: decay.unwrap_or(adamw.weight_decay),
+        ..adamw
     };
     Ok(Some(match settings.optimizer {
         OptimizerKind::Sgd => Box::new(Sgd::new(params, sgd(0.0, false))?),
         OptimizerKind::Momentum => Box::new(Sgd::new(params, sgd(0.9, false))?),
         OptimizerKind::Nesterov => Box::new(Sgd::new(params, sgd(0.9, true))?),
         OptimizerKind::Adam => Box::new(Adam::new(params, adam)?),
-        OptimizerKind::Adamw => Box::new(AdamW::new(
-            params,
-            AdamWConfig {
-                lr,
-                ..Default::default()
-            },
-        )?),
+        OptimizerKind::Adamw => Box::new(AdamW::new(params, adamw)?),
         OptimizerKind::Lbfgs => return Ok(None),
     }))
-}
-
-/// The training loss at the current weights. On the full batch it is recorded and
-/// back-propagated, leaving in the parameters the gradient that the next update uses and
-/// the stopping rule reads, so an epoch costs one forward and one backward pass. With
-/// mini-batches it is only evaluated, under `no_grad`: the updates take their gradients
-/// from the batches.
-fn evaluate(
-    model: &Model,
-    rows: &TrainingRows,
-    optimizer: &mut dyn Optimizer<f64>,
-    full_batch: bool,
-) -> (f64, Option<f64>) {
-    if full_batch {
-        optimizer.zero_grad();
-        let loss = model.loss(rows.x, rows.targets);
-        loss.backward();
-        (loss.item(), Some(grad_norm(optimizer.params())))
-    } else {
-        (no_grad(|| model.loss(rows.x, rows.targets)).item(), None)
-    }
-}
-
-/// `settings.epochs` epochs of a first-order optimizer, fewer if a stopping rule fires:
-/// each epoch updates the weights (once on the full batch, or once per mini-batch), then
-/// measures the training loss of the new weights. `--epochs N` is N updates of the full
-/// batch, N passes over the mini-batches.
-fn first_order(
-    model: &Model,
-    rows: &TrainingRows,
-    settings: &Settings,
-    optimizer: &mut dyn Optimizer<f64>,
-    progress: &Progress,
-) -> Outcome {
-    let n = rows.x.shape()[0];
-    let batch_size = settings.batch_size.filter(|&b| b < n);
-    let all: Vec<usize> = (0..n).collect();
-    let (initial_loss, mut grad_norm) = evaluate(model, rows, optimizer, batch_size.is_none());
-    progress.show(0, initial_loss);
-    let mut stopper = rules().start_at(initial_loss);
-    let mut curve = vec![initial_loss];
-    let mut reason = StopReason::MaxIterations {
-        iters: settings.epochs,
-    };
-    for epoch in 1..=settings.epochs {
-        match batch_size {
-            None => optimizer.step(),
-            Some(size) => {
-                let epoch_seed = settings.seed.wrapping_add(epoch as u64 - 1);
-                for batch in batches(&all, size, epoch_seed) {
-                    optimizer.zero_grad();
-                    let x = rows.x.index_select(0, &batch);
-                    model.loss(&x, &select(rows.targets, &batch)).backward();
-                    optimizer.step();
-                }
-            }
-        }
-        let (loss, norm) = evaluate(model, rows, optimizer, batch_size.is_none());
-        grad_norm = norm;
-        curve.push(loss);
-        progress.show(epoch, loss);
-        if let Some(stop) = stopper.check(loss, norm) {
-            reason = stop;
-            break;
-        }
-    }
-    Outcome {
-        iterations: stopper.iters(),
-        initial_loss,
-        loss: *curve.last().expect("the initial loss is there"),
-        grad_norm,
-        reason,
-        curve,
-        curve_unit: "epoch",
-        unit: "epoch",
-        elapsed: Duration::ZERO,
-    }
-}
-
-/// L-BFGS on the full batch; the curve records every loss evaluation.
-fn lbfgs(
-    model: &Model,
-    rows: &TrainingRows,
-    settings: &Settings,
-    params: Vec<Param<f64>>,
-    progress: &Progress,
-) -> Result<Outcome, CliError> {
-    let config = LbfgsConfig {
-        max_iters: settings.epochs,
-        gtol: GTOL,
-        ..Default::default()
-    };
-    let mut optimizer = Lbfgs::new(params, config)?;
-    let mut curve = Vec::new();
-    let report = optimizer.minimize(|| {
-        let loss = model.loss(rows.x, rows.targets);
-        curve.push(loss.item());
-        progress.show(curve.len() - 1, loss.item());
-        loss
-    });
-    Ok(Outcome {
-        iterations: report.iterations,
-        initial_loss: curve.first().copied().unwrap_or(report.loss),
-        loss: report.loss,
-        grad_norm: None,
-        reason: report.reason,
-        curve,
-        curve_unit: "loss evaluation",
-        unit: "iteration",
-        elapsed: Duration::ZERO,
-    })
-}
-
-/// The targets of the rows `batch`.
-fn select(targets: &Targets, batch: &[usize]) -> Targets {
-    match targets {
-        Targets::Values(y) => Targets::Values(y.index_select(0, batch)),
-        Targets::Classes(labels) => Targets::Classes(batch.iter().map(|&i| labels[i]).collect()),
-    }
 }

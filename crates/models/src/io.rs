@@ -349,6 +349,41 @@ pub fn read_metadata(path: impl AsRef<Path>) -> Result<Metadata, IoError> {
         .collect())
 }
 
+/// One tensor of a safetensors file, as its header describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// Its name.
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its element type, as safetensors names it (`"F32"`, `"I64"`, …).
+    pub dtype: String,
+}
+
+/// The tensors of the safetensors file at `path`, in name order, read from its header only.
+///
+/// # Errors
+/// `Io` when the file cannot be read, `Format` when it is not valid safetensors.
+pub fn list_tensors(path: impl AsRef<Path>) -> Result<Vec<TensorInfo>, IoError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| IoError::Format {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    let mut tensors: Vec<TensorInfo> = header
+        .tensors()
+        .into_iter()
+        .map(|(name, info)| TensorInfo {
+            name,
+            shape: info.shape.clone(),
+            dtype: format!("{:?}", info.dtype),
+        })
+        .collect();
+    tensors.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(tensors)
+}
+
 /// Reads `path` and sets every parameter and buffer of `module` from the tensor of the same
 /// name. All tensors are checked first: on any error, nothing has changed. Tensors in the
 /// file that the model does not name are ignored.

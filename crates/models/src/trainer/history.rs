@@ -27,7 +27,8 @@ pub struct EpochRecord {
     /// On a full batch: the gradient norm the epoch's update used (first-order) or the one at
     /// its end (L-BFGS). `None` with mini-batches, where no full gradient is computed.
     pub grad_norm: Option<f64>,
-    /// Wall-clock seconds the epoch took, evaluation included.
+    /// Wall-clock seconds the epoch took, evaluation included (checkpoints leave it out, so
+    /// that the same run writes the same bytes: a resumed history reads 0 for earlier epochs).
     pub seconds: f64,
 }
 
@@ -146,7 +147,8 @@ impl History {
         self.start.iter().chain(&self.epochs)
     }
 
-    /// The history as JSON (how a checkpoint stores it; non-finite numbers as strings).
+    /// The history as JSON (how a checkpoint stores it; non-finite numbers as strings),
+    /// without the epochs' wall-clock times: the same run must save the same bytes.
     pub fn to_json(&self) -> Value {
         json!({
             "start": self.start.as_ref().map(record_to_json),
@@ -206,7 +208,6 @@ fn record_to_json(r: &EpochRecord) -> Value {
         "metrics": metrics,
         "lr": number(r.lr),
         "grad_norm": r.grad_norm.map(number),
-        "seconds": number(r.seconds),
     })
 }
 
@@ -226,7 +227,7 @@ fn record_from_json(value: &Value) -> Option<EpochRecord> {
             .collect::<Option<_>>()?,
         lr: read_number(&value["lr"])?,
         grad_norm: optional(&value["grad_norm"])?,
-        seconds: read_number(&value["seconds"])?,
+        seconds: 0.0,
     })
 }
 
@@ -243,7 +244,7 @@ mod tests {
             metrics: [("accuracy".to_string(), 0.1 + 0.2)].into(),
             lr: 1e-3 / 3.0,
             grad_norm: (epoch == 1).then_some(f64::INFINITY),
-            seconds: 0.25,
+            seconds: 0.0,
         };
         let history = History {
             start: Some(record(0, f64::NAN)),

@@ -100,7 +100,7 @@ pub enum Event<'e> {
         /// or a gradient-norm stopping rule on the full batch).
         grad_norm: Option<f64>,
     },
-    /// An epoch has ended and been evaluated.
+    /// An epoch has ended and been evaluated (epoch 0: the evaluation before training).
     Epoch(&'e EpochRecord),
 }
 
@@ -480,12 +480,13 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
         }
         let mut stopper = self.replay_stopper(&state.history);
         let display = Display::start(self.progress, self.epochs, state.epoch);
-        if let Some(record) = &state.history.start {
-            if state.epoch == 0 {
-                display.epoch(record, false);
+        let mut stop = None;
+        if let Some(record) = state.history.start.as_ref().filter(|_| state.epoch == 0) {
+            display.epoch(record, false);
+            if let Some(reason) = self.tell(&Event::Epoch(record)) {
+                stop = Some(Stop::Callback { epoch: 0, reason });
             }
         }
-        let mut stop = None;
         let full_batch = train.is_full_batch();
         let need_norm = matches!(self.clip, Some(Clip::Norm(_)))
             || (full_batch && self.rules.grad_norm_below.is_some());

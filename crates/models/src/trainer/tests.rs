@@ -199,6 +199,7 @@ fn callbacks_see_every_step_and_can_stop() {
     let mut model = Linear::<f64>::zeros(2, 1);
     let mut optimizer = sgd(&model, 0.1);
     let mut steps = Vec::new();
+    let mut epochs_seen = Vec::new();
     let history = Trainer::new(10, mse)
         .callback(|event| match event {
             Event::Step { epoch, step, .. } => {
@@ -206,10 +207,14 @@ fn callbacks_see_every_step_and_can_stop() {
                 Control::Continue
             }
             Event::Epoch(record) if record.epoch == 2 => Control::Stop("enough".into()),
-            Event::Epoch(_) => Control::Continue,
+            Event::Epoch(record) => {
+                epochs_seen.push(record.epoch);
+                Control::Continue
+            }
         })
         .fit(&mut model, &mut optimizer, &data, None)
         .unwrap();
+    assert_eq!(epochs_seen, [0, 1]);
     assert_eq!(steps, [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]);
     assert_eq!(
         history.stop,
