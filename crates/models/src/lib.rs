@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod model_selection;
 pub mod module;
 pub mod preprocess;
+pub mod submodule;
 mod train;
 
 pub use linear_regression::LinearRegression;

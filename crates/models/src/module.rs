@@ -26,6 +26,7 @@ pub use crate::layers::{
     BatchNormConfig, Conv1d, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, Gru, LayerNorm,
     Lstm, MaxPool2d, RecurrentConfig, Rnn,
 };
+pub use crate::submodule::Submodule;
 
 /// A piece of a model: a forward pass and the parameters it trains.
 pub trait Module<F: Float>: Send + Sync {
@@ -53,6 +54,31 @@ pub trait Module<F: Float>: Send + Sync {
     /// these: [`parameters`](Self::parameters) lists only [`named_parameters`](Self::named_parameters).
     fn named_buffers(&self) -> Vec<(String, Buffer<F>)> {
         Vec::new()
+    }
+}
+
+/// A boxed module is a module: `Box<dyn Module<F>>` can be a field of a derived model, or
+/// the `M` of a `struct Net<F, M: Module<F>>`. Every method is the boxed module's.
+impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
+    #[track_caller]
+    fn forward(&self, x: &Tensor<F>) -> Tensor<F> {
+        (**self).forward(x)
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Param<F>)> {
+        (**self).named_parameters()
+    }
+
+    fn parameters(&self) -> Vec<Param<F>> {
+        (**self).parameters()
+    }
+
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training);
+    }
+
+    fn named_buffers(&self) -> Vec<(String, Buffer<F>)> {
+        (**self).named_buffers()
     }
 }
 
