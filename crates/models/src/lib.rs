@@ -35,3 +35,11 @@ mod train;
 pub use linear_regression::LinearRegression;
 pub use logistic_regression::LogisticRegression;
 pub use train::FitReport;
+
+/// What the code written by `#[derive(Module)]` names, reachable from any crate that depends
+/// on this one (a user of the derive need not depend on `tapegrad-tensor` itself). Not an
+/// API: it may change with the derive.
+#[doc(hidden)]
+pub mod __private {
+    pub use tapegrad_tensor::{Param, Tensor};
+}

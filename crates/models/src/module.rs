@@ -27,6 +27,9 @@ pub use crate::layers::{
     Lstm, MaxPool2d, RecurrentConfig, Rnn,
 };
 pub use crate::submodule::Submodule;
+/// `#[derive(Module)]`, from `tapegrad-derive`: the trait and its derive share the name, so
+/// `use tapegrad_models::module::Module;` brings both (see the module docs).
+pub use tapegrad_derive::Module;
 
 /// A piece of a model: a forward pass and the parameters it trains.
 pub trait Module<F: Float>: Send + Sync {
