@@ -2,7 +2,7 @@
 //! fields in declaration order through `tapegrad_models::submodule::Submodule`.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{
@@ -156,7 +156,8 @@ pub(crate) fn derive(input: &DeriveInput) -> Result<TokenStream> {
     })
 }
 
-/// The one type parameter bounded by `Float` (`F: Float` in the list or `where F: Float`).
+/// The one type parameter bounded by `Float` (`F: Float` in the list or `where F: Float`;
+/// the bound is recognised by its last word, so `tapegrad::Float` counts too).
 fn float_parameter(name: &syn::Ident, generics: &Generics) -> Result<Type> {
     let is_float = |bound: &TypeParamBound| {
         matches!(bound, TypeParamBound::Trait(t)
@@ -168,7 +169,8 @@ fn float_parameter(name: &syn::Ident, generics: &Generics) -> Result<Type> {
             let in_where = generics.where_clause.iter().any(|clause| {
                 clause.predicates.iter().any(|predicate| {
                     matches!(predicate, WherePredicate::Type(p)
-                        if p.bounded_ty.to_token_stream().to_string() == param.ident.to_string()
+                        if matches!(&p.bounded_ty, Type::Path(t)
+                            if t.qself.is_none() && t.path.is_ident(&param.ident))
                             && p.bounds.iter().any(is_float))
                 })
             });
