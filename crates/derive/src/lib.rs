@@ -85,12 +85,14 @@
 //! user writes the forward pass once, as a plain method, and calls it as `net.forward(&x)`;
 //! code that only knows `dyn Module<F>` (a `Sequential`, `io::save`, a training loop) goes
 //! through the trait into the same method. The layers that implement `Module` by hand are
-//! untouched: the derive is only a way to write that impl.
+//! untouched: the derive is only a way to write that impl. (The other design, moving
+//! `forward` into a trait of its own that the derive requires, would have made every
+//! hand-written layer implement two traits instead of one.)
 //!
 //! If the inherent method is missing, `Self::forward` *is* the generated method, which would
 //! call itself forever. The generated method carries `#[deny(unconditional_recursion)]`, so
-//! instead of a stack overflow at run time the build fails, at the `#[derive(Module)]` line,
-//! with "function cannot return without recursing":
+//! instead of a stack overflow at run time the build fails with "function cannot return
+//! without recursing", pointing at the struct's name:
 //!
 //! ```compile_fail
 //! use tapegrad_models::module::{Linear, Module};
