@@ -4,7 +4,9 @@
 //!
 //! - [`tensor`] (`tapegrad-tensor`): n-d tensors with NumPy broadcasting and the autograd tape;
 //! - [`optim`] (`tapegrad-optim`): optimizers;
-//! - [`models`] (`tapegrad-models`): models, layers and losses.
+//! - [`models`] (`tapegrad-models`): models, layers and losses, and `#[derive(Module)]`
+//!   (`tapegrad-derive`, at `models::module::Module` beside the trait; write
+//!   `#[module(crate = tapegrad::models)]` when deriving through this facade).
 //!
 //! The most used names are at the top level: `use tapegrad::{Tensor, Param, no_grad};`.
 #![forbid(unsafe_code)]

@@ -10,7 +10,9 @@
 //! - the [`loss`] functions (MSE, MAE, Huber, cross-entropy from logits, binary cross-entropy
 //!   with logits);
 //! - layers behind the [`module::Module`] trait (`Linear`, activations, `Sequential`,
-//!   `Dropout`, `Embedding`, `LayerNorm`) with seeded [`init`]ialisers;
+//!   `Dropout`, `Embedding`, `LayerNorm`, convolutions, batch norm, recurrent layers) with
+//!   seeded [`init`]ialisers, and `#[derive(Module)]` for models written as structs of layers
+//!   (each field walked through [`submodule::Submodule`]);
 //! - seeded [`data`] splits and mini-batches, and safetensors weights in [`io`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -31,9 +33,18 @@ pub mod model_selection;
 pub mod module;
 pub mod preprocess;
 pub mod rng;
+pub mod submodule;
 mod train;
 pub mod trainer;
 
 pub use linear_regression::LinearRegression;
 pub use logistic_regression::LogisticRegression;
 pub use train::FitReport;
+
+/// What the code written by `#[derive(Module)]` names, reachable from any crate that depends
+/// on this one (a user of the derive need not depend on `tapegrad-tensor` itself). Not an
+/// API: it may change with the derive.
+#[doc(hidden)]
+pub mod __private {
+    pub use tapegrad_tensor::{Param, Tensor};
+}

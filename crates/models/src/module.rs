@@ -1,7 +1,8 @@
 //! Layers: the [`Module`] trait, [`Linear`], activations, [`Sequential`], and (each in its own
 //! file under `layers/`) [`Dropout`], [`Embedding`], [`LayerNorm`], [`BatchNorm1d`],
 //! [`BatchNorm2d`], the recurrent [`Rnn`], [`Gru`] and [`Lstm`], [`Conv1d`], [`Conv2d`],
-//! [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`] and [`Flatten`].
+//! [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`] and [`Flatten`];
+//! and `#[derive(Module)]` for models written as structs of layers.
 //!
 //! ```
 //! use tapegrad_models::module::{Activation, Linear, Module, Sequential};
@@ -16,6 +17,56 @@
 //! let names: Vec<String> = mlp.named_parameters().into_iter().map(|(n, _)| n).collect();
 //! assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
 //! ```
+//!
+//! # Your own models: `#[derive(Module)]`
+//!
+//! A model that is more than a chain of layers is a struct of layers with a hand-written
+//! forward pass, as a PyTorch module is a class assigning layers to `self`. The derive (from
+//! `tapegrad-derive`, re-exported here under the trait's name, so the one `use` brings both)
+//! writes the rest of the impl: parameters and buffers named `field.name` in declaration
+//! order, exactly the keys of the torch module's `state_dict()`, and `set_training` passed to
+//! every field. Its `forward` calls the struct's inherent `forward` method. A field can be any
+//! module, a [`Param`], or a `Vec` or `Option` of those (see [`Submodule`]); anything else,
+//! such as a width, takes `#[module(skip)]`.
+//!
+//! ```
+//! use tapegrad_models::module::{Dropout, Linear, Module};
+//! use tapegrad_tensor::{Float, Tensor};
+//!
+//! #[derive(Module)]
+//! struct Mlp<F: Float> {
+//!     hidden: Vec<Linear<F>>, // torch: self.hidden = nn.ModuleList([...])
+//!     drop: Dropout,
+//!     out: Linear<F>,
+//!     #[module(skip)]
+//!     width: usize,
+//! }
+//!
+//! impl<F: Float> Mlp<F> {
+//!     fn forward(&self, x: &Tensor<F>) -> Tensor<F> {
+//!         let h = self.hidden.iter().fold(x.clone(), |h, layer| layer.forward(&h).relu());
+//!         self.out.forward(&self.drop.forward(&h))
+//!     }
+//! }
+//!
+//! let mut mlp = Mlp::<f64> {
+//!     hidden: vec![Linear::new(2, 16, 1), Linear::new(16, 16, 2)],
+//!     drop: Dropout::new(0.1, 3),
+//!     out: Linear::new(16, 1, 4),
+//!     width: 16,
+//! };
+//! let names: Vec<String> = mlp.named_parameters().into_iter().map(|(n, _)| n).collect();
+//! assert_eq!(
+//!     names,
+//!     ["hidden.0.weight", "hidden.0.bias", "hidden.1.weight", "hidden.1.bias", "out.weight", "out.bias"]
+//! );
+//! mlp.set_training(false); // reaches the Dropout
+//! let x = Tensor::<f64>::randn(&[5, 2], 0.0, 1.0, 5);
+//! assert_eq!(mlp.forward(&x).to_vec(), mlp.forward(&x).to_vec());
+//! ```
+//!
+//! The `tapegrad-derive` crate docs give the rules, the attributes (`float`, `forward`,
+//! `crate`) and the compile errors for the usual mistakes.
 
 use tapegrad_tensor::{Float, Param, Tensor};
 
@@ -27,6 +78,10 @@ pub use crate::layers::{
     Lstm, MaxPool2d, RecurrentConfig, Rnn,
 };
 use crate::rng::SharedRng;
+pub use crate::submodule::Submodule;
+/// `#[derive(Module)]`, from `tapegrad-derive`: the trait and its derive share the name, so
+/// `use tapegrad_models::module::Module;` brings both (see the module docs).
+pub use tapegrad_derive::Module;
 
 /// A piece of a model: a forward pass and the parameters it trains.
 pub trait Module<F: Float>: Send + Sync {
@@ -63,6 +118,35 @@ pub trait Module<F: Float>: Send + Sync {
     /// draws the masks an uninterrupted run would have drawn.
     fn named_rngs(&self) -> Vec<(String, SharedRng)> {
         Vec::new()
+    }
+}
+
+/// A boxed module is a module: `Box<dyn Module<F>>` can be a field of a derived model, or
+/// the `M` of a `struct Net<F, M: Module<F>>`. Every method is the boxed module's.
+impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
+    #[track_caller]
+    fn forward(&self, x: &Tensor<F>) -> Tensor<F> {
+        (**self).forward(x)
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Param<F>)> {
+        (**self).named_parameters()
+    }
+
+    fn parameters(&self) -> Vec<Param<F>> {
+        (**self).parameters()
+    }
+
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training);
+    }
+
+    fn named_buffers(&self) -> Vec<(String, Buffer<F>)> {
+        (**self).named_buffers()
+    }
+
+    fn named_rngs(&self) -> Vec<(String, SharedRng)> {
+        (**self).named_rngs()
     }
 }
 
