@@ -147,7 +147,7 @@ pub struct FitArgs {
     pub patience: Option<usize>,
     /// Weight decay: L2 for sgd, momentum, nesterov and adam; decoupled for adamw
     /// [default: adamw 0.01, the others 0].
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
     /// A learning-rate schedule, stepped every epoch.
     #[arg(long, value_enum)]

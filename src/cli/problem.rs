@@ -7,7 +7,7 @@ use tapegrad::Tensor;
 
 use super::dataset::{looks_like_labels, Dataset, Target, Targets, Task, MAX_INFERRED_CLASSES};
 use super::error::CliError;
-use super::model::{Model, ModelKind};
+use super::model::{LossKind, Model, ModelKind};
 use super::table::Table;
 use super::ProblemArgs;
 
@@ -24,6 +24,8 @@ pub struct Problem {
     pub task: Task,
     /// Why the task was chosen, when it was inferred from the data.
     pub task_reason: Option<String>,
+    /// The regression loss.
+    pub loss: LossKind,
     /// Hidden widths (MLP only; empty otherwise).
     pub hidden: Vec<usize>,
     /// Seeds the model's initial weights.
@@ -61,6 +63,12 @@ impl Problem {
         let hidden = hidden_widths(args)?;
         let table = Table::read(&args.csv)?;
         let (task, task_reason) = task(args, &table)?;
+        if args.loss != LossKind::Mse && task == Task::Classification {
+            return Err(CliError::Usage(format!(
+                "--loss {}: classification trains with the cross-entropy; --loss applies to regression",
+                args.loss.name()
+            )));
+        }
         let data = Dataset::load(&table, &args.target, args.features.as_deref(), task)?;
         let (train, test) = match &data.target {
             Target::Classes { labels, .. } => stratified_train_test_split(labels, split, args.seed),
@@ -114,6 +122,7 @@ impl Problem {
         };
         Ok(Problem {
             kind: args.model,
+            loss: args.loss,
             task,
             task_reason,
             hidden,
@@ -142,7 +151,7 @@ impl Problem {
             Target::Values(_) => Vec::new(),
             Target::Classes { names, .. } => names.clone(),
         };
-        let model = Model::new(
+        let mut model = Model::new(
             self.kind,
             self.task,
             self.data.features.len(),
@@ -153,6 +162,7 @@ impl Problem {
         if let Targets::Values(y) = &self.y_train {
             model.set_output_bias(y.mean().item());
         }
+        model.loss = self.loss;
         model
     }
 

@@ -139,7 +139,7 @@ impl<F: Float> Weights<F> {
 pub(crate) struct Watch<F: Float> {
     /// The best value so far (±∞ before the first epoch).
     pub(crate) best: f64,
-    /// Its epoch (0: none yet).
+    /// Its epoch (0: the weights before training).
     pub(crate) best_epoch: usize,
     /// Epochs since the last improvement.
     pub(crate) bad_epochs: usize,

@@ -482,6 +482,13 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
         let display = Display::start(self.progress, self.epochs, state.epoch);
         let mut stop = None;
         if let Some(record) = state.history.start.as_ref().filter(|_| state.epoch == 0) {
+            // The starting weights are a candidate too: when no epoch improves on them,
+            // early stopping puts them back.
+            if let (Some(rule), Some(watch)) = (&self.early_stopping, state.watch.as_mut()) {
+                if let Some(value) = rule.monitor.read(record) {
+                    watch.observe(rule, 0, value, model);
+                }
+            }
             display.epoch(record, false);
             if let Some(reason) = self.tell(&Event::Epoch(record)) {
                 stop = Some(Stop::Callback { epoch: 0, reason });
