@@ -12,7 +12,7 @@
 pub use tapegrad_models as models;
 pub use tapegrad_optim as optim;
 pub use tapegrad_tensor as tensor;
-pub use tapegrad_tensor::{grad, no_grad, Float, Param, Tape, Tensor, TensorError};
+pub use tapegrad_tensor::{grad, no_grad, Float, Param, Tape, Tensor, TensorError, Trace};
 
 /// The README's examples run as doctests, so the front page cannot drift from the code.
 #[doc = include_str!("../README.md")]
