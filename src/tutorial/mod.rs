@@ -1,0 +1,36 @@
+//! # The tapegrad tutorial
+//!
+//! Ten chapters that build reverse-mode automatic differentiation from the ground up: first by
+//! hand, then with a tape written from scratch, then with tapegrad itself, up to optimizers,
+//! networks, convolutions, recurrence and second derivatives. Each chapter is one page of
+//! this module; read them in order.
+//!
+//! Every code block on these pages is a doctest, and every number the text quotes is one the
+//! code computes and checks with an `assert!` beside its `println!`. So the pages cannot drift
+//! from the code: `cargo test --doc -p tapegrad` runs them all (the whole tutorial takes well
+//! under a minute), and a block you change and break fails there. To run one chapter, filter
+//! by its name: `cargo test --doc -p tapegrad ch03`. To see a block's printed output, copy it
+//! into `examples/` or a test and run it with `--nocapture`.
+//!
+//! | chapter | what you will do | time |
+//! |---|---|---|
+//! | [1. Gradient descent by hand](ch01_gradient_descent) | fit y = 2x in plain Rust; find and fix a sign error and a misplaced square | 20 min |
+//! | [2. Tensors and broadcasting](ch02_tensors) | shapes, NumPy broadcasting, products and reductions | 15 min |
+//! | [3. A tape from scratch](ch03_tape_from_scratch) | write a 100-line scalar Wengert list and get chapter 1's gradients from it | 30 min |
+//! | [4. tapegrad's tape](ch04_tapegrads_tape) | record, print, trace and export a tape; accumulation, `no_grad`, `detach` | 25 min |
+//!
+//! What you need: Rust, and the first chapter's algebra (a derivative, a sum, the chain rule).
+//! The examples in `examples/` are the same ideas as programs to run (`cargo run --release
+//! --example spirals`); this tutorial explains them.
+
+#[doc = include_str!("ch01_gradient_descent.md")]
+pub mod ch01_gradient_descent {}
+
+#[doc = include_str!("ch02_tensors.md")]
+pub mod ch02_tensors {}
+
+#[doc = include_str!("ch03_tape_from_scratch.md")]
+pub mod ch03_tape_from_scratch {}
+
+#[doc = include_str!("ch04_tapegrads_tape.md")]
+pub mod ch04_tapegrads_tape {}
