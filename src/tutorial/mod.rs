@@ -18,6 +18,9 @@
 //! | [2. Tensors and broadcasting](ch02_tensors) | shapes, NumPy broadcasting, products and reductions | 15 min |
 //! | [3. A tape from scratch](ch03_tape_from_scratch) | write a 100-line scalar Wengert list and get chapter 1's gradients from it | 30 min |
 //! | [4. tapegrad's tape](ch04_tapegrads_tape) | record, print, trace and export a tape; accumulation, `no_grad`, `detach` | 25 min |
+//! | [5. Writing an op](ch05_writing_an_op) | add `softsign`: forward, backward rule, its maths, gradcheck | 25 min |
+//! | [6. Optimizers](ch06_optimizers) | SGD, momentum, Adam, L-BFGS and Newton-CG on an ill-conditioned bowl | 25 min |
+//! | [7. Learning rate and standardisation](ch07_learning_rate) | why raw features diverge; choose the rate by k-fold cross-validation | 20 min |
 //!
 //! What you need: Rust, and the first chapter's algebra (a derivative, a sum, the chain rule).
 //! The examples in `examples/` are the same ideas as programs to run (`cargo run --release
@@ -34,3 +37,12 @@ pub mod ch03_tape_from_scratch {}
 
 #[doc = include_str!("ch04_tapegrads_tape.md")]
 pub mod ch04_tapegrads_tape {}
+
+#[doc = include_str!("ch05_writing_an_op.md")]
+pub mod ch05_writing_an_op {}
+
+#[doc = include_str!("ch06_optimizers.md")]
+pub mod ch06_optimizers {}
+
+#[doc = include_str!("ch07_learning_rate.md")]
+pub mod ch07_learning_rate {}
