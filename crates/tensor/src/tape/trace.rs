@@ -112,7 +112,8 @@ impl Summary {
     }
 }
 
-/// A number as short as its value allows: `-15`, `0.125`, `0.3333`, `1.5e-7`.
+/// A number to four significant digits, as short as its value allows: `-15`, `0.125`,
+/// `0.03125`, `0.3333`, `123.5`, `1.5e-7`.
 fn number(x: f64) -> String {
     fn trim(s: &str) -> &str {
         if s.contains('.') {
@@ -123,8 +124,12 @@ fn number(x: f64) -> String {
     }
     if x == 0.0 {
         "0".to_string()
-    } else if !x.is_finite() || (0.01..1e6).contains(&x.abs()) {
-        trim(&format!("{x:.4}")).to_string()
+    } else if !x.is_finite() {
+        format!("{x}")
+    } else if (0.01..1e6).contains(&x.abs()) {
+        // 3 − ⌊log₁₀|x|⌋ decimals leave four significant digits: 0 to 5 in this range.
+        let decimals = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+        trim(&format!("{x:.decimals$}")).to_string()
     } else {
         let s = format!("{x:.3e}");
         let (mantissa, exponent) = s.split_once('e').expect("`{:e}` writes an exponent");
@@ -485,6 +490,10 @@ mod tests {
             (-15.0, "-15"),
             (0.125, "0.125"),
             (1.0 / 3.0, "0.3333"),
+            (0.03125, "0.03125"),
+            (0.1, "0.1"),
+            (123.456, "123.5"),
+            (-2.5e5, "-250000"),
             (1.5e-7, "1.5e-7"),
             (-2.0e9, "-2e9"),
             (f64::NAN, "NaN"),
