@@ -21,6 +21,7 @@
 //! | [5. Writing an op](ch05_writing_an_op) | add `softsign`: forward, backward rule, its maths, gradcheck | 25 min |
 //! | [6. Optimizers](ch06_optimizers) | SGD, momentum, Adam, L-BFGS and Newton-CG on an ill-conditioned bowl | 25 min |
 //! | [7. Learning rate and standardisation](ch07_learning_rate) | why raw features diverge; choose the rate by k-fold cross-validation | 20 min |
+//! | [8. A multilayer perceptron](ch08_mlp) | layers, losses, initialisation; classify two moons | 25 min |
 //!
 //! What you need: Rust, and the first chapter's algebra (a derivative, a sum, the chain rule).
 //! The examples in `examples/` are the same ideas as programs to run (`cargo run --release
@@ -46,3 +47,6 @@ pub mod ch06_optimizers {}
 
 #[doc = include_str!("ch07_learning_rate.md")]
 pub mod ch07_learning_rate {}
+
+#[doc = include_str!("ch08_mlp.md")]
+pub mod ch08_mlp {}
