@@ -46,7 +46,7 @@ fn unhide(line: &str) -> Option<&str> {
 fn every_chapter_is_a_module_of_the_tutorial() {
     let index = include_str!("../src/tutorial/mod.rs");
     let pages = pages();
-    assert!(pages.len() >= 4, "{} pages", pages.len());
+    assert_eq!(pages.len(), 10, "ten chapters");
     for (path, _) in &pages {
         let name = path.file_name().unwrap().to_str().unwrap();
         let module = name.trim_end_matches(".md");
@@ -100,4 +100,36 @@ fn chapter_3_hides_the_very_tape_it_lists() {
         copies += 1;
     }
     assert!(copies >= 1, "no later block uses the tape");
+}
+
+/// (title, time) of each row of a chapter table whose first cell is `N. Title` (in the
+/// README) or `[N. Title](module)` (in the tutorial's index).
+fn chapter_rows(table: &str) -> Vec<(String, String)> {
+    table
+        .lines()
+        .map(|line| line.trim_start_matches("//!").trim())
+        .filter(|line| line.starts_with('|'))
+        .map(|line| line.split('|').map(str::trim).collect::<Vec<_>>())
+        .filter(|cells| {
+            cells.len() >= 4
+                && cells[1]
+                    .trim_start_matches('[')
+                    .starts_with(|c: char| c.is_ascii_digit())
+        })
+        .map(|cells| {
+            let title = cells[1].trim_start_matches('[');
+            let title = title.split("](").next().unwrap_or(title);
+            (title.to_string(), cells[cells.len() - 2].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_lists_the_chapters_and_times_of_the_tutorial() {
+    let index = chapter_rows(include_str!("../src/tutorial/mod.rs"));
+    let readme = include_str!("../README.md");
+    let learn = &readme[readme.find("## Learn").expect("a Learn section")..];
+    let learn = &learn[..learn[3..].find("\n## ").map_or(learn.len(), |end| end + 3)];
+    assert_eq!(index.len(), 10, "{index:?}");
+    assert_eq!(chapter_rows(learn), index);
 }
