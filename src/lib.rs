@@ -9,12 +9,18 @@
 //!   `#[module(crate = tapegrad::models)]` when deriving through this facade).
 //!
 //! The most used names are at the top level: `use tapegrad::{Tensor, Param, no_grad};`.
+//!
+//! New to automatic differentiation, or to tapegrad? Start with the [`tutorial`]: ten
+//! chapters, from gradient descent by hand to second derivatives, whose every code block is
+//! a doctest.
 #![forbid(unsafe_code)]
 
 pub use tapegrad_models as models;
 pub use tapegrad_optim as optim;
 pub use tapegrad_tensor as tensor;
-pub use tapegrad_tensor::{grad, no_grad, Float, Param, Tape, Tensor, TensorError};
+pub use tapegrad_tensor::{grad, no_grad, Float, Param, Tape, Tensor, TensorError, Trace};
+
+pub mod tutorial;
 
 /// The README's examples run as doctests, so the front page cannot drift from the code.
 #[doc = include_str!("../README.md")]

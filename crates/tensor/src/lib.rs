@@ -5,7 +5,9 @@
 //! [`requires_grad`](Tensor::requires_grad) (or own them as a [`Param`]); every op on them is
 //! then *recorded* as one node on a [`Tape`] — an explicit, numbered list of what was computed.
 //! [`Tensor::backward`] walks that list once, last node first, applying each op's backward
-//! rule (the chain rule, one node at a time) and adds the result into each leaf's `grad`.
+//! rule (the chain rule, one node at a time) and adds the result into each leaf's `grad`;
+//! [`Tensor::backward_traced`] does the same and returns a [`Trace`] that prints each node's
+//! adjoint as the loop reaches it.
 //!
 //! ```
 //! use tapegrad_tensor::Tensor;
@@ -52,5 +54,5 @@ pub use ops::gelu::GeluApproximate;
 pub use ops::max_pool::{MaxPool1dOptions, MaxPool2dOptions, MaxPoolOptions};
 pub use ops::unfold::Window;
 pub use param::Param;
-pub use tape::{debug, grad, is_grad_enabled, no_grad, NodeId, Op, Tape};
+pub use tape::{debug, grad, is_grad_enabled, no_grad, NodeId, Op, Tape, Trace};
 pub use tensor::Tensor;

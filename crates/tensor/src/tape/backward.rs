@@ -14,6 +14,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use super::record::GradMode;
+use super::trace::{Observer, Untraced};
 use super::{Node, NodeId, Op, Tape};
 use crate::error::{or_panic, Result, TensorError};
 use crate::ops;
@@ -113,7 +114,7 @@ fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     /// First order; the tape is freed as the sweep goes (the default `backward`).
     Consume,
     /// First order; the tape is kept for another pass (`backward_retain`).
@@ -123,7 +124,7 @@ enum Mode {
 }
 
 /// Where a sweep's results go.
-enum Target<'a> {
+pub(super) enum Target<'a> {
     /// Into each parameter's `.grad()` (`backward`).
     Params,
     /// Returned for these nodes (`grad`); parameters are left alone.
@@ -131,12 +132,17 @@ enum Target<'a> {
 }
 
 /// Sweeps from `root` with adjoint `seed`, delivering gradients to `target`.
-fn sweep<F: Float>(
+///
+/// `observer` is shown each node's adjoint and what its rule sends to each input. The sweep
+/// is generic over it, so the untraced sweep ([`Untraced`], whose methods are empty) compiles
+/// to the same loop as if it were not there: tracing costs nothing unless it is asked for.
+pub(super) fn sweep<F: Float>(
     op: &'static str,
     root: &Tensor<F>,
     seed: Tensor<F>,
     mode: Mode,
     target: Target,
+    observer: &mut impl Observer<F>,
 ) -> Result<Vec<Option<Tensor<F>>>> {
     let wanted = match target {
         Target::Params => &[][..],
@@ -173,6 +179,7 @@ fn sweep<F: Float>(
         let Some(grad_out) = grads[i].take() else {
             continue; // no path from node i to the root
         };
+        observer.adjoint(i, &grad_out);
         let copied;
         let node = match &owned {
             Some(nodes) => &nodes[i],
@@ -208,6 +215,7 @@ fn sweep<F: Float>(
                 // the whole [T·N, G·H] projection (T times): W7 11.4 → 5.0 ms/step.
                 let mut input_shape = node.shape.to_vec();
                 input_shape[*axis] = *size;
+                observer.sent_window(i, *j, &grad_out, &input_shape, *axis, *start);
                 accumulate_window(&mut grads[*j], &grad_out, &input_shape, *axis, *start);
                 continue;
             }
@@ -221,6 +229,7 @@ fn sweep<F: Float>(
         let input_grads = run_rule(&ctx, &grad_out);
         for (input, g) in node.inputs.iter().zip(input_grads) {
             if let (Some(j), Some(g)) = (input, g) {
+                observer.sent(i, *j, &g);
                 accumulate(&mut grads[*j], g);
             }
         }
@@ -267,7 +276,7 @@ fn accumulate_window<F: Float>(
 }
 
 /// The seed ∂root/∂root: ones for a one-element root, an error otherwise.
-fn unit_seed<F: Float>(op: &'static str, root: &Tensor<F>) -> Result<Tensor<F>> {
+pub(super) fn unit_seed<F: Float>(op: &'static str, root: &Tensor<F>) -> Result<Tensor<F>> {
     if root.numel() != 1 {
         return Err(TensorError::NotScalar {
             op,
@@ -295,18 +304,32 @@ impl<F: Float> Tensor<F> {
     /// depends on requires a gradient, `Consumed` when an earlier `backward` freed the graph.
     pub fn try_backward(&self) -> Result<()> {
         let seed = unit_seed("backward", self)?;
-        sweep("backward", self, seed, Mode::Consume, Target::Params).map(drop)
+        sweep(
+            "backward",
+            self,
+            seed,
+            Mode::Consume,
+            Target::Params,
+            &mut Untraced,
+        )
+        .map(drop)
     }
 
     /// [`backward`](Self::backward), keeping the graph so that `backward` can run again
     /// (PyTorch's `retain_graph=True`).
     #[track_caller]
     pub fn backward_retain(&self) {
-        or_panic(
-            unit_seed("backward", self).and_then(|seed| {
-                sweep("backward", self, seed, Mode::Retain, Target::Params).map(drop)
-            }),
-        )
+        or_panic(unit_seed("backward", self).and_then(|seed| {
+            sweep(
+                "backward",
+                self,
+                seed,
+                Mode::Retain,
+                Target::Params,
+                &mut Untraced,
+            )
+            .map(drop)
+        }))
     }
 
     /// Vector-Jacobian product: backward from a tensor of any shape, with `grad_output` as
@@ -324,7 +347,15 @@ impl<F: Float> Tensor<F> {
             });
         }
         let seed = grad_output.detach();
-        sweep("backward", self, seed, Mode::Consume, Target::Params).map(drop)
+        sweep(
+            "backward",
+            self,
+            seed,
+            Mode::Consume,
+            Target::Params,
+            &mut Untraced,
+        )
+        .map(drop)
     }
 
     /// Panicking form of [`try_backward_with`](Self::try_backward_with).
@@ -395,7 +426,14 @@ pub fn grad<F: Float>(
     } else {
         Mode::Consume
     };
-    let found = sweep(OP, output, seed, mode, Target::Nodes(&wanted))?;
+    let found = sweep(
+        OP,
+        output,
+        seed,
+        mode,
+        Target::Nodes(&wanted),
+        &mut Untraced,
+    )?;
     Ok(found
         .into_iter()
         .zip(inputs)

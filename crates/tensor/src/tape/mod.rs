@@ -14,12 +14,17 @@
 //! order: the reverse sweep is a plain loop over indices. Nodes name their inputs by index and
 //! hold arrays, never tensors, so no reference cycle can form and dropping a tape frees one
 //! flat `Vec` — a chain of a million ops needs no recursion, forward, backward or drop.
+//!
+//! To watch the sweep at work, [`Tensor::backward_traced`](crate::Tensor::backward_traced)
+//! runs the same loop and returns a [`Trace`]: each node's adjoint and what its rule passed to
+//! its inputs, printed in the layout above ([`trace`]).
 
 mod backward;
 pub(crate) use backward::InputGrads;
 pub(crate) mod op;
 mod print;
 mod record;
+pub mod trace;
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
@@ -36,6 +41,7 @@ pub(crate) use backward::BackwardCtx;
 pub use op::Op;
 pub use record::{is_grad_enabled, no_grad};
 pub(crate) use record::{record, Saved};
+pub use trace::Trace;
 
 /// The index of a node on its tape.
 pub type NodeId = usize;

@@ -39,21 +39,25 @@ impl<F: Float> fmt::Display for Tape<F> {
         let state = if self.is_consumed() { ", consumed" } else { "" };
         writeln!(f, "tape #{} ({} nodes{state})", self.id(), nodes.len())?;
         for (i, node) in nodes.iter().enumerate() {
-            let label = node.op.label();
-            let shape = ShapeFmt(&node.shape);
-            let params = node.op.params();
-            match &node.op {
-                Op::Leaf | Op::Stale { .. } if params.is_empty() => {
-                    writeln!(f, "%{i} = {label}{} {shape}", leaf_name(node))?
-                }
-                Op::Leaf | Op::Stale { .. } => writeln!(f, "%{i} = {label} ({params}) {shape}")?,
-                _ if params.is_empty() => {
-                    writeln!(f, "%{i} = {label}({}) {shape}", inputs_text(node))?
-                }
-                _ => writeln!(f, "%{i} = {label}({}; {params}) {shape}", inputs_text(node))?,
-            }
+            writeln!(f, "{}", node_line(i, node))?;
         }
         Ok(())
+    }
+}
+
+/// Node `i`'s line of the printed tape, without the newline: `%3 = matmul(const, %0) [100, 1]`.
+/// The trace of a backward sweep heads each step with the same line.
+pub(super) fn node_line<F: Float>(i: usize, node: &Node<F>) -> String {
+    let label = node.op.label();
+    let shape = ShapeFmt(&node.shape);
+    let params = node.op.params();
+    match &node.op {
+        Op::Leaf | Op::Stale { .. } if params.is_empty() => {
+            format!("%{i} = {label}{} {shape}", leaf_name(node))
+        }
+        Op::Leaf | Op::Stale { .. } => format!("%{i} = {label} ({params}) {shape}"),
+        _ if params.is_empty() => format!("%{i} = {label}({}) {shape}", inputs_text(node)),
+        _ => format!("%{i} = {label}({}; {params}) {shape}", inputs_text(node)),
     }
 }
 
