@@ -10,7 +10,8 @@
 //! **Masks** are plain `ndarray::ArrayD<bool>`, as indices are plain `ArrayD<usize>`
 //! (`gather`, `argmax`): a mask has no gradient, so it needs no tape and no tensor type of its
 //! own. Make one with a comparison (`x.gt_scalar(0.0)`), with ndarray
-//! (`x.value().mapv(|v| v > 0.0)`, `!&mask`, `&m1 & &m2`, `&m1 | &m2`).
+//! (`x.value().mapv(|v| v > 0.0)`, `!&mask`, `&m1 & &m2`, `&m1 | &m2`), or with
+//! [`tril_mask`](crate::tril_mask) for causal attention.
 //!
 //! A primitive (the architecture's `where`), because selecting cannot be built from the other
 //! primitives: the composite cond·a + (1 − cond)·b is NaN wherever the branch *not* taken is
