@@ -45,6 +45,7 @@ pub(crate) mod pow;
 pub(crate) mod powf;
 pub(crate) mod relu;
 pub(crate) mod reshape;
+pub(crate) mod scaled_dot_product_attention;
 pub(crate) mod scatter_add;
 pub(crate) mod sigmoid;
 pub(crate) mod sin;
