@@ -1,7 +1,8 @@
 //! Layers: the [`Module`] trait, [`Linear`], activations, [`Sequential`], and (each in its own
 //! file under `layers/`) [`Dropout`], [`Embedding`], [`LayerNorm`], [`BatchNorm1d`],
 //! [`BatchNorm2d`], the recurrent [`Rnn`], [`Gru`] and [`Lstm`], [`Conv1d`], [`Conv2d`],
-//! [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`] and [`Flatten`].
+//! [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`], [`Flatten`] and
+//! [`MultiheadAttention`].
 //!
 //! ```
 //! use tapegrad_models::module::{Activation, Linear, Module, Sequential};
@@ -24,7 +25,8 @@ use crate::init::xavier_uniform;
 pub use crate::layers::{
     batch_norm, layer_norm, AdaptiveAvgPool2d, AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d,
     BatchNormConfig, Conv1d, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, Gru, LayerNorm,
-    Lstm, MaxPool2d, RecurrentConfig, Rnn,
+    Lstm, MaxPool2d, MultiheadAttention, MultiheadAttentionConfig, MultiheadAttentionOptions,
+    RecurrentConfig, Rnn,
 };
 
 /// A piece of a model: a forward pass and the parameters it trains.
