@@ -10,7 +10,9 @@
 //! - the [`loss`] functions (MSE, MAE, Huber, cross-entropy from logits, binary cross-entropy
 //!   with logits);
 //! - layers behind the [`module::Module`] trait (`Linear`, activations, `Sequential`,
-//!   `Dropout`, `Embedding`, `LayerNorm`) with seeded [`init`]ialisers;
+//!   `Dropout`, `Embedding`, `LayerNorm`, convolutions, recurrent layers, and for
+//!   transformers `MultiheadAttention`, `TransformerEncoderLayer`, `TransformerEncoder`,
+//!   `TiedLinear`) with seeded [`init`]ialisers;
 //! - seeded [`data`] splits and mini-batches, and safetensors weights in [`io`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -1,7 +1,8 @@
 //! Layers beyond `Linear`, one per file: [`Dropout`], [`Embedding`], [`LayerNorm`],
 //! [`BatchNorm1d`] and [`BatchNorm2d`], the recurrent [`Rnn`], [`Gru`] and [`Lstm`],
 //! [`Conv1d`], [`Conv2d`], [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`],
-//! [`AdaptiveAvgPool2d`], [`Flatten`] and [`MultiheadAttention`].
+//! [`AdaptiveAvgPool2d`], [`Flatten`], [`MultiheadAttention`], [`TransformerEncoderLayer`],
+//! [`TransformerEncoder`], [`TiedLinear`] and [`sinusoidal_positions`].
 
 mod adaptive_avg_pool2d;
 mod avg_pool2d;
@@ -15,7 +16,11 @@ mod flatten;
 mod layer_norm;
 mod max_pool2d;
 mod multihead_attention;
+mod positional;
 mod recurrent;
+mod tied_linear;
+mod transformer_encoder;
+mod transformer_encoder_layer;
 
 pub use adaptive_avg_pool2d::AdaptiveAvgPool2d;
 pub use avg_pool2d::AvgPool2d;
@@ -31,7 +36,11 @@ pub use max_pool2d::MaxPool2d;
 pub use multihead_attention::{
     MultiheadAttention, MultiheadAttentionConfig, MultiheadAttentionOptions,
 };
+pub use positional::sinusoidal_positions;
 pub use recurrent::{Gru, Lstm, RecurrentConfig, Rnn};
+pub use tied_linear::TiedLinear;
+pub use transformer_encoder::TransformerEncoder;
+pub use transformer_encoder_layer::{TransformerEncoderLayer, TransformerEncoderLayerConfig};
 
 /// The seed of a layer's `k`-th random stream (tensor or mask): the multiplier keeps the
 /// streams of nearby seeds apart (seed s, stream k and seed s + 1, stream k − 1 would
