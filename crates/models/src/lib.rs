@@ -10,9 +10,10 @@
 //! - the [`loss`] functions (MSE, MAE, Huber, cross-entropy from logits, binary cross-entropy
 //!   with logits);
 //! - layers behind the [`module::Module`] trait (`Linear`, activations, `Sequential`,
-//!   `Dropout`, `Embedding`, `LayerNorm`, convolutions, batch norm, recurrent layers) with
-//!   seeded [`init`]ialisers, and `#[derive(Module)]` for models written as structs of layers
-//!   (each field walked through [`submodule::Submodule`]);
+//!   `Dropout`, `Embedding`, `LayerNorm`, convolutions, batch norm, recurrent layers, and for
+//!   transformers `MultiheadAttention`, `TransformerEncoderLayer`, `TransformerEncoder`,
+//!   `TiedLinear`) with seeded [`init`]ialisers, and `#[derive(Module)]` for models written
+//!   as structs of layers (each field walked through [`submodule::Submodule`]);
 //! - seeded [`data`] splits and mini-batches, and safetensors weights in [`io`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -1,8 +1,11 @@
 //! Layers: the [`Module`] trait, [`Linear`], activations, [`Sequential`], and (each in its own
 //! file under `layers/`) [`Dropout`], [`Embedding`], [`LayerNorm`], [`BatchNorm1d`],
 //! [`BatchNorm2d`], the recurrent [`Rnn`], [`Gru`] and [`Lstm`], [`Conv1d`], [`Conv2d`],
-//! [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`] and [`Flatten`];
-//! and `#[derive(Module)]` for models written as structs of layers.
+//! [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`], [`Flatten`], and
+//! for transformers [`MultiheadAttention`], [`TransformerEncoderLayer`],
+//! [`TransformerEncoder`], [`TiedLinear`] (an output projection sharing an embedding's
+//! weight) and [`sinusoidal_positions`]; and `#[derive(Module)]` for models written as
+//! structs of layers.
 //!
 //! ```
 //! use tapegrad_models::module::{Activation, Linear, Module, Sequential};
@@ -73,9 +76,11 @@ use tapegrad_tensor::{Float, Param, Tensor};
 use crate::buffer::Buffer;
 use crate::init::xavier_uniform;
 pub use crate::layers::{
-    batch_norm, layer_norm, AdaptiveAvgPool2d, AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d,
-    BatchNormConfig, Conv1d, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, Gru, LayerNorm,
-    Lstm, MaxPool2d, RecurrentConfig, Rnn,
+    batch_norm, layer_norm, sinusoidal_positions, AdaptiveAvgPool2d, AvgPool2d, BatchNorm,
+    BatchNorm1d, BatchNorm2d, BatchNormConfig, Conv1d, Conv2d, ConvTranspose2d, Dropout, Embedding,
+    Flatten, Gru, LayerNorm, Lstm, MaxPool2d, MultiheadAttention, MultiheadAttentionConfig,
+    MultiheadAttentionOptions, RecurrentConfig, Rnn, TiedLinear, TransformerEncoder,
+    TransformerEncoderLayer, TransformerEncoderLayerConfig,
 };
 use crate::rng::SharedRng;
 pub use crate::submodule::Submodule;

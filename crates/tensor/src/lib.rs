@@ -52,6 +52,8 @@ pub use ops::conv_transpose::{
 };
 pub use ops::gelu::GeluApproximate;
 pub use ops::max_pool::{MaxPool1dOptions, MaxPool2dOptions, MaxPoolOptions};
+pub use ops::scaled_dot_product_attention::{AttnMask, SdpaOptions};
+pub use ops::tril::{tril_mask, triu_mask};
 pub use ops::unfold::Window;
 pub use param::Param;
 pub use tape::{debug, grad, is_grad_enabled, no_grad, NodeId, Op, Tape, Trace};

@@ -27,6 +27,12 @@ impl<F: Float> Embedding<F> {
         }
     }
 
+    /// The table W, `[count, dim]` (a handle: share it to tie an output projection to it,
+    /// see [`TiedLinear`](crate::module::TiedLinear)).
+    pub fn weight(&self) -> &Param<F> {
+        &self.weight
+    }
+
     /// The vectors of `ids`, stacked: shape [ids.len(), dim].
     ///
     /// # Panics

@@ -40,10 +40,16 @@ pub struct LayerNorm<F: Float> {
 impl<F: Float> LayerNorm<F> {
     /// Layer normalisation over a last axis of size `dim`, with ε = 1e-5 (PyTorch's default).
     pub fn new(dim: usize) -> Self {
+        Self::with_eps(dim, 1e-5)
+    }
+
+    /// As [`new`](Self::new) with ε = `eps` (PyTorch's `LayerNorm(dim, eps=…)`, the
+    /// `layer_norm_eps` of a transformer layer).
+    pub fn with_eps(dim: usize, eps: f64) -> Self {
         LayerNorm {
             gain: Param::new("weight", ArrayD::ones(vec![dim])),
             shift: Param::new("bias", ArrayD::zeros(vec![dim])),
-            eps: 1e-5,
+            eps,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Layers beyond `Linear`, one per file: [`Dropout`], [`Embedding`], [`LayerNorm`],
 //! [`BatchNorm1d`] and [`BatchNorm2d`], the recurrent [`Rnn`], [`Gru`] and [`Lstm`],
 //! [`Conv1d`], [`Conv2d`], [`ConvTranspose2d`], [`MaxPool2d`], [`AvgPool2d`],
-//! [`AdaptiveAvgPool2d`] and [`Flatten`].
+//! [`AdaptiveAvgPool2d`], [`Flatten`], [`MultiheadAttention`], [`TransformerEncoderLayer`],
+//! [`TransformerEncoder`], [`TiedLinear`] and [`sinusoidal_positions`].
 
 mod adaptive_avg_pool2d;
 mod avg_pool2d;
@@ -14,7 +15,12 @@ mod embedding;
 mod flatten;
 mod layer_norm;
 mod max_pool2d;
+mod multihead_attention;
+mod positional;
 mod recurrent;
+mod tied_linear;
+mod transformer_encoder;
+mod transformer_encoder_layer;
 
 pub use adaptive_avg_pool2d::AdaptiveAvgPool2d;
 pub use avg_pool2d::AvgPool2d;
@@ -27,7 +33,21 @@ pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use layer_norm::{layer_norm, LayerNorm};
 pub use max_pool2d::MaxPool2d;
+pub use multihead_attention::{
+    MultiheadAttention, MultiheadAttentionConfig, MultiheadAttentionOptions,
+};
+pub use positional::sinusoidal_positions;
 pub use recurrent::{Gru, Lstm, RecurrentConfig, Rnn};
+pub use tied_linear::TiedLinear;
+pub use transformer_encoder::TransformerEncoder;
+pub use transformer_encoder_layer::{TransformerEncoderLayer, TransformerEncoderLayerConfig};
+
+/// The seed of a layer's `k`-th random stream (tensor or mask): the multiplier keeps the
+/// streams of nearby seeds apart (seed s, stream k and seed s + 1, stream k − 1 would
+/// otherwise share), as the recurrent layers draw theirs.
+fn stream(seed: u64, k: u64) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(k)
+}
 
 /// A layer's `weight`, then its `bias` if it has one: the parameter list of every layer
 /// whose bias is optional (the convolutions), in PyTorch's order and names.

@@ -9,6 +9,7 @@ pub(crate) mod add_scalar;
 pub(crate) mod avg_pool;
 pub(crate) mod broadcast;
 pub(crate) mod clamp;
+pub(crate) mod compare;
 pub(crate) mod concat;
 pub(crate) mod conv;
 pub(crate) mod conv_transpose;
@@ -34,6 +35,7 @@ pub(crate) mod mean;
 pub(crate) mod min;
 pub(crate) mod mul;
 pub(crate) mod mul_scalar;
+pub(crate) mod multinomial;
 pub(crate) mod narrow;
 pub(crate) mod neg;
 mod operators;
@@ -43,6 +45,7 @@ pub(crate) mod pow;
 pub(crate) mod powf;
 pub(crate) mod relu;
 pub(crate) mod reshape;
+pub(crate) mod scaled_dot_product_attention;
 pub(crate) mod scatter_add;
 pub(crate) mod sigmoid;
 pub(crate) mod sin;
@@ -53,8 +56,11 @@ pub(crate) mod squeeze;
 pub(crate) mod sub;
 pub(crate) mod sum;
 pub(crate) mod tanh;
+pub(crate) mod topk;
+pub(crate) mod tril;
 pub(crate) mod unfold;
 pub(crate) mod var;
+pub(crate) mod where_cond;
 
 #[cfg(test)]
 pub(crate) mod test_util;
@@ -163,6 +169,15 @@ pub(crate) fn materialize<F: Float>(view: ndarray::ArrayViewD<'_, F>) -> ArrayD<
 /// `f(a, b)` elementwise over the broadcast of both arrays (whose shapes are known to
 /// broadcast), for kernels that ndarray has no operator for.
 pub(crate) fn zip_map<F: Float>(a: &ArrayD<F>, b: &ArrayD<F>, f: impl Fn(F, F) -> F) -> ArrayD<F> {
+    zip_map_to(a, b, f)
+}
+
+/// [`zip_map`] into another element type (comparisons give `bool`).
+pub(crate) fn zip_map_to<F: Float, T>(
+    a: &ArrayD<F>,
+    b: &ArrayD<F>,
+    f: impl Fn(F, F) -> T,
+) -> ArrayD<T> {
     let shape = broadcast_shapes("zip_map", a.shape(), b.shape()).expect("shapes were checked");
     let (a, b) = (
         a.broadcast(shape.clone()).expect("checked"),

@@ -110,6 +110,7 @@ fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<
         Op::Fold { .. } => ops::fold::backward(ctx, grad_out),
         Op::Erf => ops::erf::backward(ctx, grad_out),
         Op::MaxPool { .. } => ops::max_pool::backward(ctx, grad_out),
+        Op::WhereCond { .. } => ops::where_cond::backward(ctx, grad_out),
     }
 }
 

@@ -133,6 +133,11 @@ pub enum Op {
         index: Arc<ArrayD<usize>>,
         input: Shape,
     },
+    /// Elementwise choice: the first input where `cond` is true, the second elsewhere (the
+    /// mask broadcasts to the node's shape). Shared, so the rule's own `where_cond`s reuse it.
+    WhereCond {
+        cond: Arc<ArrayD<bool>>,
+    },
 }
 
 impl Op {
@@ -175,6 +180,7 @@ impl Op {
             Op::Fold { .. } => "fold",
             Op::Erf => "erf",
             Op::MaxPool { .. } => "max_pool",
+            Op::WhereCond { .. } => "where_cond",
         }
     }
 
@@ -215,6 +221,7 @@ impl Op {
                 write!(s, "axis={axis}, {} indices", indices.len())
             }
             Op::Gather { axis, .. } | Op::ScatterAdd { axis, .. } => write!(s, "axis={axis}"),
+            Op::WhereCond { cond } => write!(s, "cond={:?}", cond.shape()),
             Op::Unfold { window, size } | Op::Fold { window, size } => write!(
                 s,
                 "kernel={:?}, stride={:?}, dilation={:?}, padding={:?}, size={size:?}",
