@@ -256,6 +256,25 @@ impl<F: Float> Module<F> for Activation {
     }
 }
 
+/// What `list` names in each of `items`, each name prefixed with `prefix`, the item's index
+/// and a dot (`0.weight`, `layers.1.norm1.bias`): how a list of layers names its contents, as
+/// torch's `Sequential` and `ModuleList` do.
+pub(crate) fn numbered<L, T>(
+    items: &[L],
+    prefix: &str,
+    list: impl Fn(&L) -> Vec<(String, T)>,
+) -> Vec<(String, T)> {
+    items
+        .iter()
+        .enumerate()
+        .flat_map(|(i, item)| {
+            list(item)
+                .into_iter()
+                .map(move |(name, t)| (format!("{prefix}{i}.{name}"), t))
+        })
+        .collect()
+}
+
 /// Layers applied in order; parameter and buffer names are prefixed with the layer's index
 /// (`0.weight`, `1.running_mean`).
 pub struct Sequential<F: Float> {
@@ -278,42 +297,15 @@ impl<F: Float> Module<F> for Sequential<F> {
     }
 
     fn named_parameters(&self) -> Vec<(String, Param<F>)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, layer)| {
-                layer
-                    .named_parameters()
-                    .into_iter()
-                    .map(move |(name, p)| (format!("{i}.{name}"), p))
-            })
-            .collect()
+        numbered(&self.layers, "", |layer| layer.named_parameters())
     }
 
     fn named_buffers(&self) -> Vec<(String, Buffer<F>)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, layer)| {
-                layer
-                    .named_buffers()
-                    .into_iter()
-                    .map(move |(name, b)| (format!("{i}.{name}"), b))
-            })
-            .collect()
+        numbered(&self.layers, "", |layer| layer.named_buffers())
     }
 
     fn named_rngs(&self) -> Vec<(String, SharedRng)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, layer)| {
-                layer
-                    .named_rngs()
-                    .into_iter()
-                    .map(move |(name, r)| (format!("{i}.{name}"), r))
-            })
-            .collect()
+        numbered(&self.layers, "", |layer| layer.named_rngs())
     }
 
     fn set_training(&mut self, training: bool) {

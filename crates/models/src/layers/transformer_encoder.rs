@@ -26,7 +26,7 @@
 use tapegrad_tensor::{AttnMask, Float, Param, Tensor};
 
 use super::{stream, LayerNorm, TransformerEncoderLayer, TransformerEncoderLayerConfig};
-use crate::module::Module;
+use crate::module::{numbered, Module};
 use crate::rng::SharedRng;
 
 /// `nn.TransformerEncoder(encoder_layer, num_layers, norm)` (see the module docs).
@@ -106,17 +106,7 @@ impl<F: Float> Module<F> for TransformerEncoder<F> {
 
     /// `layers.{i}.…` for each layer, then `norm.weight` and `norm.bias`.
     fn named_parameters(&self) -> Vec<(String, Param<F>)> {
-        let mut named: Vec<(String, Param<F>)> = self
-            .layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, layer)| {
-                layer
-                    .named_parameters()
-                    .into_iter()
-                    .map(move |(name, p)| (format!("layers.{i}.{name}"), p))
-            })
-            .collect();
+        let mut named = numbered(&self.layers, "layers.", |layer| layer.named_parameters());
         if let Some(norm) = &self.norm {
             named.extend(
                 norm.named_parameters()
@@ -128,16 +118,7 @@ impl<F: Float> Module<F> for TransformerEncoder<F> {
     }
 
     fn named_rngs(&self) -> Vec<(String, SharedRng)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, layer)| {
-                layer
-                    .named_rngs()
-                    .into_iter()
-                    .map(move |(name, r)| (format!("layers.{i}.{name}"), r))
-            })
-            .collect()
+        numbered(&self.layers, "layers.", |layer| layer.named_rngs())
     }
 
     fn set_training(&mut self, training: bool) {
@@ -161,8 +142,13 @@ mod tests {
         let encoder = TransformerEncoder::<f64>::new(4, 2, config, 2, false, 1);
         let names: Vec<String> = encoder.named_rngs().into_iter().map(|(n, _)| n).collect();
         let layer = |i: usize| {
-            ["self_attn.rng", "dropout.rng", "dropout1.rng", "dropout2.rng"]
-                .map(|n| format!("layers.{i}.{n}"))
+            [
+                "self_attn.rng",
+                "dropout.rng",
+                "dropout1.rng",
+                "dropout2.rng",
+            ]
+            .map(|n| format!("layers.{i}.{n}"))
         };
         assert_eq!(names, [layer(0), layer(1)].concat());
     }

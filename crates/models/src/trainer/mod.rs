@@ -610,19 +610,9 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
                 state.history.epochs.last().expect("pushed"),
                 stop.is_some() || epoch == self.epochs,
             );
-            if let Some((path, every)) = &self.checkpoint {
+            if let Some((_, every)) = &self.checkpoint {
                 if epoch.is_multiple_of(*every) && stop.is_none() && epoch < self.epochs {
-                    let Driver::FirstOrder(optimizer) = &driver else {
-                        unreachable!("fit_lbfgs refuses checkpoints");
-                    };
-                    checkpoint::save(
-                        path,
-                        model,
-                        &**optimizer,
-                        self.schedule.as_ref(),
-                        &state,
-                        &self.checkpoint_metadata,
-                    )?;
+                    self.write_checkpoint(model, &driver, &state)?;
                 }
             }
         }
@@ -647,18 +637,8 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
         }
         model.set_training(true);
         state.history.stop = Some(stop);
-        if let Some((path, _)) = &self.checkpoint {
-            let Driver::FirstOrder(optimizer) = &driver else {
-                unreachable!("fit_lbfgs refuses checkpoints");
-            };
-            checkpoint::save(
-                path,
-                model,
-                &**optimizer,
-                self.schedule.as_ref(),
-                &state,
-                &self.checkpoint_metadata,
-            )?;
+        if self.checkpoint.is_some() {
+            self.write_checkpoint(model, &driver, &state)?;
         }
         let history = state.history.clone();
         self.finished = Some(state);
@@ -686,6 +666,27 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
             path.as_ref(),
             model,
             optimizer,
+            self.schedule.as_ref(),
+            state,
+            &self.checkpoint_metadata,
+        )
+    }
+
+    /// Writes the run as it stands to the checkpoint file, when there is one.
+    fn write_checkpoint<M: Module<F> + ?Sized>(
+        &self,
+        model: &M,
+        driver: &Driver<'_, F>,
+        state: &RunState<F>,
+    ) -> Result<(), TrainError> {
+        let (Some((path, _)), Driver::FirstOrder(optimizer)) = (&self.checkpoint, driver) else {
+            // fit_lbfgs refuses checkpoints before training.
+            return Ok(());
+        };
+        checkpoint::save(
+            path,
+            model,
+            &**optimizer,
             self.schedule.as_ref(),
             state,
             &self.checkpoint_metadata,
