@@ -128,7 +128,7 @@ fn main() -> ExitCode {
             .expect("a validation loader for early stopping");
         let (test_mse, _) = trainer.evaluate(&mut net, &test, false);
         let ran = history.epochs.len();
-        let kept = history.restored_epoch.unwrap_or(ran);
+        let kept = history.kept().expect("a finished run").epoch;
         table.push(format!(
             "{:<12}{test_mse:>10.4}{:>14.2}{:>12}{:>9.1}s",
             net.name,

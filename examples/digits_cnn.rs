@@ -167,7 +167,7 @@ fn main() -> ExitCode {
         let predicted = predict(&mut model, test.x());
         let score = accuracy(test.y(), &predicted);
         let ran = history.epochs.len();
-        let kept = history.restored_epoch.unwrap_or(ran);
+        let kept = history.kept().expect("a finished run").epoch;
         table.push(format!(
             "{name:<22}{:>13.2}%{:>12}{:>11.1}s",
             100.0 * score,

@@ -228,11 +228,9 @@ fn main() -> ExitCode {
         eprintln!("LSTM, hidden {hidden}, on the years before 1929:");
         let mut model = Forecaster::new(hidden);
         let history = train(&mut model, EPOCHS, &fit, Some(&val));
-        // The weights kept: the best epoch's, put back by early stopping (or the last).
-        let best_epoch = history.restored_epoch.unwrap_or(history.epochs.len());
-        let val_mse = history.epochs[best_epoch - 1]
-            .val_loss
-            .expect("a validation loader");
+        // The epoch whose weights were kept: the best one, put back by early stopping.
+        let kept = history.kept().expect("a finished run");
+        let (best_epoch, val_mse) = (kept.epoch, kept.val_loss.expect("a validation loader"));
         // The validation loss is the MSE of scaled values: back to sunspot numbers.
         let score = val_mse.sqrt() * scale;
         println!(
