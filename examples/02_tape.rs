@@ -23,6 +23,7 @@ fn main() {
     println!("{tape}");
     println!("Graphviz (render with `dot -Tsvg`):\n{}", tape.to_dot());
 
+    // The sweep is the lesson; a training loop repeats it, and `models::trainer::Trainer` runs one.
     loss.backward_retain();
     // ∂L/∂wᵢ = xᵢ·exp(wᵢxᵢ)/3
     let by_hand: Vec<f64> = [(1.0, 0.5), (-2.0, 1.0), (3.0, 2.0)]

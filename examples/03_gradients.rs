@@ -26,6 +26,7 @@ fn main() {
     );
 
     // Newton's method: x ← x − f′(x)/f″(x), with both derivatives from the tape.
+    // This loop is the lesson; to train a model, `tapegrad::models::trainer::Trainer` runs it.
     let mut x = 1.5;
     println!("\nNewton's method on f(x) = x⁴ − 3x² + x, from x = {x}");
     for step in 1..=8 {

@@ -99,6 +99,7 @@ fn main() {
         ),
     ];
     for (name, features_train, features_test) in runs {
+        // The search loop is the lesson; with the Trainer, `DataLoader::k_fold` gives these folds.
         let search = select_linear_regression_lr(
             &features_train,
             &y_train,

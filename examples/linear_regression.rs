@@ -43,6 +43,7 @@ fn gradient_descent(
     rules: StopRules,
 ) -> StopReason {
     let mut stopper = rules.start();
+    // This loop is the lesson; everyday training leaves it to `models::trainer::Trainer`.
     loop {
         let loss = model.loss(x, y);
         loss.backward();

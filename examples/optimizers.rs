@@ -74,6 +74,7 @@ impl Problem {
 
 /// A first-order optimizer's run: steps until within TOL of the exact answer, or BUDGET.
 fn first_order(problem: &Problem, mut opt: Box<dyn Optimizer<f64>>) -> (Option<usize>, f64) {
+    // This loop is the lesson; everyday training leaves it to `models::trainer::Trainer`.
     for step in 1..=BUDGET {
         let loss = problem.loss();
         loss.backward();

@@ -3,17 +3,20 @@
 //! 300 points on three spiral arms (100 each, with a little noise) cannot be separated by
 //! straight lines. A network 2 → 64 → ReLU → 64 → ReLU → 3 (Xavier-initialised),
 //! trained with Adam in mini-batches of 32 on the cross-entropy, learns the curved
-//! boundaries. The loss and accuracy are printed every 50 epochs.
+//! boundaries. The library's `Trainer` runs the epochs; the loss and accuracy it recorded
+//! every 50 epochs are printed from the history it returns.
 //!
 //! Run: `cargo run --release --example spirals`
 
 use std::process::ExitCode;
 
-use tapegrad::models::data::batches;
+use tapegrad::models::loader::DataLoader;
 use tapegrad::models::loss::cross_entropy;
+use tapegrad::models::metrics::accuracy;
 use tapegrad::models::module::{Activation, Linear, Module, Sequential};
-use tapegrad::optim::{Adam, AdamConfig, Optimizer};
-use tapegrad::{no_grad, Tensor};
+use tapegrad::models::trainer::Trainer;
+use tapegrad::optim::{Adam, AdamConfig};
+use tapegrad::Tensor;
 
 const PER_CLASS: usize = 100;
 const CLASSES: usize = 3;
@@ -34,15 +37,10 @@ fn spirals() -> (Tensor<f64>, Vec<usize>) {
     (Tensor::from_vec(points, &[PER_CLASS * CLASSES, 2]), labels)
 }
 
-fn accuracy(model: &Sequential<f64>, x: &Tensor<f64>, labels: &[usize]) -> f64 {
-    let predicted = no_grad(|| model.forward(x)).argmax(1);
-    let correct = predicted.iter().zip(labels).filter(|(p, l)| p == l).count();
-    correct as f64 / labels.len() as f64
-}
-
 fn main() -> ExitCode {
     let (x, labels) = spirals();
-    let model = Sequential::new(vec![
+    let data = DataLoader::new(x, labels, 32).shuffle(0);
+    let mut model = Sequential::new(vec![
         Box::new(Linear::new(2, 64, 10)),
         Box::new(Activation::Relu),
         Box::new(Linear::new(64, 64, 11)),
@@ -57,28 +55,25 @@ fn main() -> ExitCode {
         },
     )
     .expect("valid");
-    let rows: Vec<usize> = (0..labels.len()).collect();
 
-    for epoch in 0..=300 {
-        let mut epoch_loss = 0.0;
-        for batch in batches(&rows, 32, epoch) {
-            let batch_labels: Vec<usize> = batch.iter().map(|&i| labels[i]).collect();
-            let loss = cross_entropy(&model.forward(&x.index_select(0, &batch)), &batch_labels);
-            epoch_loss += loss.item() * batch.len() as f64;
-            loss.backward();
-            adam.step();
-            adam.zero_grad();
-        }
-        if epoch % 50 == 0 {
-            let acc = accuracy(&model, &x, &labels);
-            println!(
-                "epoch {epoch:>3}  loss {:.4}  train accuracy {:.1}%",
-                epoch_loss / rows.len() as f64,
-                100.0 * acc
-            );
-        }
+    // Without validation data the metric is measured on the training points.
+    let history = Trainer::new(300, |logits: &Tensor<f64>, y: &Vec<usize>| {
+        cross_entropy(logits, y)
+    })
+    .metric("accuracy", |logits, y| {
+        accuracy(y, &logits.argmax(1).into_iter().collect::<Vec<_>>())
+    })
+    .fit(&mut model, &mut adam, &data, None)
+    .expect("settings that work together");
+    for record in history.records().filter(|r| r.epoch % 50 == 0) {
+        println!(
+            "epoch {:>3}  loss {:.4}  train accuracy {:.1}%",
+            record.epoch,
+            record.train_loss,
+            100.0 * record.metrics["accuracy"]
+        );
     }
-    let acc = accuracy(&model, &x, &labels);
+    let acc = history.last().expect("300 epochs ran").metrics["accuracy"];
     if acc >= 0.97 {
         println!("check: train accuracy {:.1}% ≥ 97%", 100.0 * acc);
         ExitCode::SUCCESS

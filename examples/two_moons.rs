@@ -3,21 +3,26 @@
 //! Two interleaved half-circles (scikit-learn's `make_moons` shape, 200 points each, noise
 //! σ = 0.15) are not linearly separable: logistic regression reaches about 88–90%. A network
 //! 2 → 16 → tanh → 16 → tanh → 2 trained with Adam on the cross-entropy bends its boundary
-//! around them. A quarter of the points is set aside before training and scored once at the
-//! end, so the test accuracy is an honest estimate; dropout is switched off for evaluation.
+//! around them; the library's `Trainer` runs its epochs of seeded mini-batches, and the table
+//! is printed from the history it returns. A quarter of the points is set aside before
+//! training and scored once at the end, so the test accuracy is an honest estimate; dropout
+//! is switched off for every evaluation.
 //!
 //! Run: `cargo run --release --example two_moons`
 
 use std::f64::consts::PI;
 use std::process::ExitCode;
 
-use tapegrad::models::data::{batches, train_test_split};
+use tapegrad::models::data::train_test_split;
+use tapegrad::models::loader::DataLoader;
 use tapegrad::models::loss::cross_entropy;
+use tapegrad::models::metrics::accuracy;
 use tapegrad::models::module::{Activation, Dropout, Linear, Module, Sequential};
+use tapegrad::models::trainer::Trainer;
 use tapegrad::models::LogisticRegression;
 use tapegrad::optim::stop::StopRules;
-use tapegrad::optim::{Adam, AdamConfig, Optimizer};
-use tapegrad::{no_grad, Tensor};
+use tapegrad::optim::{Adam, AdamConfig};
+use tapegrad::Tensor;
 
 const PER_MOON: usize = 200;
 
@@ -40,12 +45,6 @@ fn moons() -> (Tensor<f64>, Vec<usize>) {
         }
     }
     (Tensor::from_vec(points, &[2 * PER_MOON, 2]), labels)
-}
-
-fn accuracy(model: &Sequential<f64>, x: &Tensor<f64>, labels: &[usize]) -> f64 {
-    let predicted = no_grad(|| model.forward(x)).argmax(1);
-    let correct = predicted.iter().zip(labels).filter(|(p, l)| p == l).count();
-    correct as f64 / labels.len() as f64
 }
 
 fn main() -> ExitCode {
@@ -95,36 +94,30 @@ fn main() -> ExitCode {
         },
     )
     .expect("valid");
-    let rows: Vec<usize> = (0..train.len()).collect();
-    for epoch in 0..=200 {
-        let mut epoch_loss = 0.0;
-        for batch in batches(&rows, 32, epoch) {
-            let batch_labels: Vec<usize> = batch.iter().map(|&i| y_train[i]).collect();
-            let loss = cross_entropy(
-                &model.forward(&x_train.index_select(0, &batch)),
-                &batch_labels,
-            );
-            epoch_loss += loss.item() * batch.len() as f64;
-            loss.backward();
-            adam.step();
-            adam.zero_grad();
-        }
-        if epoch % 40 == 0 {
-            model.set_training(false);
-            let acc = accuracy(&model, &x_train, &y_train);
-            model.set_training(true);
-            println!(
-                "epoch {epoch:>3}  loss {:.4}  train accuracy {:.1}%",
-                epoch_loss / rows.len() as f64,
-                100.0 * acc
-            );
-        }
+    let train_data = DataLoader::new(x_train, y_train, 32).shuffle(0);
+    let test_data = DataLoader::new(x_test, y_test, 100);
+    // The trainer measures the metric (on the training points here, as no validation loader
+    // is given) in evaluation mode: dropout off.
+    let mut trainer = Trainer::new(200, |logits: &Tensor<f64>, y: &Vec<usize>| {
+        cross_entropy(logits, y)
+    })
+    .metric("accuracy", |logits, y| {
+        accuracy(y, &logits.argmax(1).into_iter().collect::<Vec<_>>())
+    });
+    let history = trainer
+        .fit(&mut model, &mut adam, &train_data, None)
+        .expect("settings that work together");
+    for record in history.records().filter(|r| r.epoch % 40 == 0) {
+        println!(
+            "epoch {:>3}  loss {:.4}  train accuracy {:.1}%",
+            record.epoch,
+            record.train_loss,
+            100.0 * record.metrics["accuracy"]
+        );
     }
-    model.set_training(false);
-    let (train_acc, test_acc) = (
-        accuracy(&model, &x_train, &y_train),
-        accuracy(&model, &x_test, &y_test),
-    );
+    let train_acc = history.last().expect("200 epochs ran").metrics["accuracy"];
+    let (_, test_metrics) = trainer.evaluate(&mut model, &test_data, true);
+    let test_acc = test_metrics["accuracy"];
     println!(
         "\nMLP: train {:.1}%, test {:.1}% ({} held-out points)",
         100.0 * train_acc,

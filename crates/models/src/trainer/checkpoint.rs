@@ -4,7 +4,7 @@
 //!
 //! | tensor | what |
 //! |---|---|
-//! | `{name}` (`0.weight`, `bn.running_mean`, …) | the model's parameters and buffers, as [`io::save`](crate::io::save) writes them |
+//! | `{name}` (`0.weight`, `bn.running_mean`, …) | the model's parameters and buffers, as [`io::save`] writes them |
 //! | `optimizer.steps` | I64 `[P]`: updates received by each of the optimizer's P parameters |
 //! | `optimizer.{buffer}.{i}` | parameter i's optimizer buffer (`exp_avg`, `momentum_buffer`, …) |
 //! | `best.{name}` | early stopping's best weights, when they are kept for restoring |
@@ -17,7 +17,7 @@
 //! adds.
 //!
 //! The model's tensors keep their plain names, so a checkpoint is also a weights file:
-//! [`io::load`](crate::io::load) reads it, and from PyTorch,
+//! [`io::load`] reads it, and from PyTorch,
 //! `{k: v for k, v in load_file(path).items() if not k.startswith(("optimizer.", "best."))}`
 //! is the `state_dict`. Floats are stored in the model's own type, so f64 runs resume bit
 //! for bit.

@@ -142,6 +142,17 @@ impl History {
         self.epochs.last()
     }
 
+    /// The record of the epoch whose weights the model holds after the run: the one early
+    /// stopping put back, else the last one run (epoch 0 when none ran). Its validation loss
+    /// and metrics are the trained model's, where [`last`](Self::last) may describe weights
+    /// that were discarded.
+    pub fn kept(&self) -> Option<&EpochRecord> {
+        match self.restored_epoch {
+            Some(epoch) => self.records().find(|r| r.epoch == epoch),
+            None => self.records().last(),
+        }
+    }
+
     /// Epoch 0 (when measured), then every epoch.
     pub fn records(&self) -> impl Iterator<Item = &EpochRecord> {
         self.start.iter().chain(&self.epochs)

@@ -187,6 +187,27 @@ fn early_stopping_restores_the_best_epoch() {
     assert_eq!(history.restored_epoch, Some(best_epoch));
     let now = no_grad(|| mse(&model.forward(val.x()), val.y()).item());
     assert_eq!(now, best);
+    // The kept record describes the restored weights, not the last epoch's.
+    let kept = history.kept().unwrap();
+    assert_eq!((kept.epoch, kept.val_loss), (best_epoch, Some(now)));
+    assert_ne!(history.last().unwrap().val_loss, Some(now));
+}
+
+#[test]
+fn without_a_restore_the_kept_record_is_the_last() {
+    let data = regression(20, 1);
+    let mut model = Linear::<f64>::zeros(2, 1);
+    let mut optimizer = sgd(&model, 0.1);
+    let history = Trainer::new(4, mse)
+        .fit(&mut model, &mut optimizer, &data, Some(&data))
+        .unwrap();
+    assert_eq!(history.kept(), history.last());
+    assert_eq!(history.kept().unwrap().epoch, 4);
+    let untrained = History {
+        start: history.start.clone(),
+        ..History::default()
+    };
+    assert_eq!(untrained.kept().unwrap().epoch, 0);
 }
 
 #[test]
