@@ -54,10 +54,10 @@ pub enum TensorError {
         from: Vec<usize>,
         to: Vec<usize>,
     },
-    /// An axis that the tensor does not have.
+    /// An axis that the tensor does not have, as given (negative counts from the back).
     AxisOutOfRange {
         op: &'static str,
-        axis: usize,
+        axis: i64,
         shape: Vec<usize>,
     },
     /// An index past the end of an axis.

@@ -56,5 +56,6 @@ pub use ops::scaled_dot_product_attention::{AttnMask, SdpaOptions};
 pub use ops::tril::{tril_mask, triu_mask};
 pub use ops::unfold::Window;
 pub use param::Param;
+pub use shape::Dim;
 pub use tape::{debug, grad, is_grad_enabled, no_grad, NodeId, Op, Tape, Trace};
 pub use tensor::Tensor;

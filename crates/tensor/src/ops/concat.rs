@@ -12,7 +12,7 @@
 use ndarray::Axis;
 
 use crate::error::{or_panic, Result, TensorError};
-use crate::shape::check_axis;
+use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -21,7 +21,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `concat` for an empty list, an axis out of range, or shapes that differ elsewhere.
-    pub fn try_concat(tensors: &[&Tensor<F>], axis: usize) -> Result<Tensor<F>> {
+    pub fn try_concat(tensors: &[&Tensor<F>], axis: impl Dim) -> Result<Tensor<F>> {
         let Some(first) = tensors.first() else {
             return Err(TensorError::InvalidArgument {
                 op: "concat",
@@ -29,7 +29,7 @@ impl<F: Float> Tensor<F> {
                 rule: "the list of tensors is empty".into(),
             });
         };
-        check_axis("concat", axis, first.shape())?;
+        let axis = axis_index("concat", axis, first.shape())?;
         for t in &tensors[1..] {
             let same_rank = t.ndim() == first.ndim();
             let agree =
@@ -52,7 +52,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_concat`](Self::try_concat).
     #[track_caller]
-    pub fn concat(tensors: &[&Tensor<F>], axis: usize) -> Tensor<F> {
+    pub fn concat(tensors: &[&Tensor<F>], axis: impl Dim) -> Tensor<F> {
         or_panic(Self::try_concat(tensors, axis))
     }
 
@@ -61,7 +61,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `stack` for an empty list or differing shapes; `unsqueeze` for `axis > ndim`.
-    pub fn try_stack(tensors: &[&Tensor<F>], axis: usize) -> Result<Tensor<F>> {
+    pub fn try_stack(tensors: &[&Tensor<F>], axis: impl Dim) -> Result<Tensor<F>> {
         if let Some(t) = tensors.iter().find(|t| t.shape() != tensors[0].shape()) {
             return Err(TensorError::ShapeMismatch {
                 op: "stack",
@@ -80,7 +80,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_stack`](Self::try_stack).
     #[track_caller]
-    pub fn stack(tensors: &[&Tensor<F>], axis: usize) -> Tensor<F> {
+    pub fn stack(tensors: &[&Tensor<F>], axis: impl Dim) -> Tensor<F> {
         or_panic(Self::try_stack(tensors, axis))
     }
 }

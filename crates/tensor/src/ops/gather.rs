@@ -19,7 +19,7 @@ use smallvec::smallvec;
 
 use super::index_select::check_indices;
 use crate::error::{or_panic, Result, TensorError};
-use crate::shape::check_axis;
+use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -29,8 +29,8 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     /// `gather` when the axis is out of range, `index` has another rank or a larger extent
     /// on another axis, or an index is past the end of `axis`.
-    pub fn try_gather(&self, axis: usize, index: &ArrayD<usize>) -> Result<Tensor<F>> {
-        check_axis("gather", axis, self.shape())?;
+    pub fn try_gather(&self, axis: impl Dim, index: &ArrayD<usize>) -> Result<Tensor<F>> {
+        let axis = axis_index("gather", axis, self.shape())?;
         let fits = index.ndim() == self.ndim()
             && (0..self.ndim()).all(|d| d == axis || index.shape()[d] <= self.shape()[d]);
         if !fits {
@@ -61,7 +61,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_gather`](Self::try_gather).
     #[track_caller]
-    pub fn gather(&self, axis: usize, index: &ArrayD<usize>) -> Tensor<F> {
+    pub fn gather(&self, axis: impl Dim, index: &ArrayD<usize>) -> Tensor<F> {
         or_panic(self.try_gather(axis, index))
     }
 }

@@ -13,7 +13,7 @@ use ndarray::Axis;
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
-use crate::shape::check_axis;
+use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -40,8 +40,8 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `index_select` when the axis is out of range or an index is past its end.
-    pub fn try_index_select(&self, axis: usize, indices: &[usize]) -> Result<Tensor<F>> {
-        check_axis("index_select", axis, self.shape())?;
+    pub fn try_index_select(&self, axis: impl Dim, indices: &[usize]) -> Result<Tensor<F>> {
+        let axis = axis_index("index_select", axis, self.shape())?;
         check_indices("index_select", indices.iter().copied(), axis, self.shape())?;
         let out = self.value().select(Axis(axis), indices);
         let op = Op::IndexSelect {
@@ -54,7 +54,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_index_select`](Self::try_index_select).
     #[track_caller]
-    pub fn index_select(&self, axis: usize, indices: &[usize]) -> Tensor<F> {
+    pub fn index_select(&self, axis: impl Dim, indices: &[usize]) -> Tensor<F> {
         or_panic(self.try_index_select(axis, indices))
     }
 }

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::error::{or_panic, Result};
-use crate::shape::{normalize_axes, reduced_shape};
+use crate::shape::{normalize_axes, reduced_shape, Dim};
 use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
@@ -34,7 +34,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `logsumexp` when an axis is out of range or a reduced axis is empty.
-    pub fn try_logsumexp_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor<F>> {
+    pub fn try_logsumexp_axes(&self, axes: &[impl Dim], keepdim: bool) -> Result<Tensor<F>> {
         let axes = normalize_axes("logsumexp", axes, self.shape())?;
         let (shifted, m) = self.shift_by_max(&axes).map_err(|e| e.in_op("logsumexp"))?;
         let lse = shifted.exp().sum_axes(&axes, true).ln().add(&m);
@@ -59,7 +59,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_logsumexp_axes`](Self::try_logsumexp_axes).
     #[track_caller]
-    pub fn logsumexp_axes(&self, axes: &[usize], keepdim: bool) -> Tensor<F> {
+    pub fn logsumexp_axes(&self, axes: &[impl Dim], keepdim: bool) -> Tensor<F> {
         or_panic(self.try_logsumexp_axes(axes, keepdim))
     }
 }

@@ -16,7 +16,7 @@ use smallvec::smallvec;
 
 use super::materialize;
 use crate::error::{or_panic, Result, TensorError};
-use crate::shape::{check_axis, inverse_permutation, normalize_axes, reduced_shape};
+use crate::shape::{axis_index, inverse_permutation, normalize_axes, reduced_shape, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -77,7 +77,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `max` when an axis is out of range or a reduced axis is empty.
-    pub fn try_max_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor<F>> {
+    pub fn try_max_axes(&self, axes: &[impl Dim], keepdim: bool) -> Result<Tensor<F>> {
         let axes = normalize_axes("max", axes, self.shape())?;
         check_nonempty("max", self.shape(), &axes)?;
         let (rows, _) = as_rows(&self.value(), &axes);
@@ -97,7 +97,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_max_axes`](Self::try_max_axes).
     #[track_caller]
-    pub fn max_axes(&self, axes: &[usize], keepdim: bool) -> Tensor<F> {
+    pub fn max_axes(&self, axes: &[impl Dim], keepdim: bool) -> Tensor<F> {
         or_panic(self.try_max_axes(axes, keepdim))
     }
 
@@ -106,8 +106,8 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `argmax` when the axis is out of range or empty.
-    pub fn try_argmax(&self, axis: usize) -> Result<ArrayD<usize>> {
-        check_axis("argmax", axis, self.shape())?;
+    pub fn try_argmax(&self, axis: impl Dim) -> Result<ArrayD<usize>> {
+        let axis = axis_index("argmax", axis, self.shape())?;
         check_nonempty("argmax", self.shape(), &[axis])?;
         let (rows, _) = as_rows(&self.value(), &[axis]);
         let indices: Vec<usize> = rows.outer_iter().map(first_argmax).collect();
@@ -119,7 +119,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_argmax`](Self::try_argmax).
     #[track_caller]
-    pub fn argmax(&self, axis: usize) -> ArrayD<usize> {
+    pub fn argmax(&self, axis: impl Dim) -> ArrayD<usize> {
         or_panic(self.try_argmax(axis))
     }
 }

@@ -10,7 +10,7 @@
 //! ```
 
 use crate::error::{or_panic, Result};
-use crate::shape::normalize_axes;
+use crate::shape::{normalize_axes, Dim};
 use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
@@ -24,7 +24,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `mean` when an axis is out of range.
-    pub fn try_mean_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor<F>> {
+    pub fn try_mean_axes(&self, axes: &[impl Dim], keepdim: bool) -> Result<Tensor<F>> {
         let axes = normalize_axes("mean", axes, self.shape())?;
         let n: usize = axes.iter().map(|&a| self.shape()[a]).product();
         let sum = self.try_sum_axes(&axes, keepdim)?;
@@ -33,7 +33,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_mean_axes`](Self::try_mean_axes).
     #[track_caller]
-    pub fn mean_axes(&self, axes: &[usize], keepdim: bool) -> Tensor<F> {
+    pub fn mean_axes(&self, axes: &[impl Dim], keepdim: bool) -> Tensor<F> {
         or_panic(self.try_mean_axes(axes, keepdim))
     }
 }

@@ -25,7 +25,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `min` when an axis is out of range or a reduced axis is empty.
-    pub fn try_min_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor<F>> {
+    pub fn try_min_axes(&self, axes: &[impl crate::Dim], keepdim: bool) -> Result<Tensor<F>> {
         let max = self
             .neg()
             .try_max_axes(axes, keepdim)
@@ -35,7 +35,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_min_axes`](Self::try_min_axes).
     #[track_caller]
-    pub fn min_axes(&self, axes: &[usize], keepdim: bool) -> Tensor<F> {
+    pub fn min_axes(&self, axes: &[impl crate::Dim], keepdim: bool) -> Tensor<F> {
         or_panic(self.try_min_axes(axes, keepdim))
     }
 }

@@ -15,7 +15,7 @@ use smallvec::smallvec;
 
 use super::materialize;
 use crate::error::{or_panic, Result, TensorError};
-use crate::shape::check_axis;
+use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -24,8 +24,8 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `narrow` when the axis is out of range or the range does not fit in it.
-    pub fn try_narrow(&self, axis: usize, start: usize, len: usize) -> Result<Tensor<F>> {
-        check_axis("narrow", axis, self.shape())?;
+    pub fn try_narrow(&self, axis: impl Dim, start: usize, len: usize) -> Result<Tensor<F>> {
+        let axis = axis_index("narrow", axis, self.shape())?;
         let size = self.shape()[axis];
         if start.checked_add(len).is_none_or(|end| end > size) {
             return Err(TensorError::InvalidArgument {
@@ -50,7 +50,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_narrow`](Self::try_narrow).
     #[track_caller]
-    pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Tensor<F> {
+    pub fn narrow(&self, axis: impl Dim, start: usize, len: usize) -> Tensor<F> {
         or_panic(self.try_narrow(axis, start, len))
     }
 

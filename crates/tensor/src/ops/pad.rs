@@ -11,7 +11,7 @@ use ndarray::{ArrayD, Axis, Slice};
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result};
-use crate::shape::check_axis;
+use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -20,8 +20,8 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `pad` when the axis is out of range.
-    pub fn try_pad(&self, axis: usize, before: usize, after: usize) -> Result<Tensor<F>> {
-        check_axis("pad", axis, self.shape())?;
+    pub fn try_pad(&self, axis: impl Dim, before: usize, after: usize) -> Result<Tensor<F>> {
+        let axis = axis_index("pad", axis, self.shape())?;
         let len = self.shape()[axis];
         let mut shape = self.shape().to_vec();
         shape[axis] = before + len + after;
@@ -42,7 +42,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_pad`](Self::try_pad).
     #[track_caller]
-    pub fn pad(&self, axis: usize, before: usize, after: usize) -> Tensor<F> {
+    pub fn pad(&self, axis: impl Dim, before: usize, after: usize) -> Tensor<F> {
         or_panic(self.try_pad(axis, before, after))
     }
 }

@@ -11,7 +11,7 @@
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
-use crate::shape::{check_axis, inverse_permutation};
+use crate::shape::{axis_index, inverse_permutation, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -20,7 +20,11 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `permute` when `axes` is not a permutation of `0..ndim`.
-    pub fn try_permute(&self, axes: &[usize]) -> Result<Tensor<F>> {
+    pub fn try_permute(&self, axes: &[impl Dim]) -> Result<Tensor<F>> {
+        let axes = &axes
+            .iter()
+            .map(|&a| axis_index("permute", a, self.shape()))
+            .collect::<Result<Vec<usize>>>()?[..];
         let mut seen = vec![false; self.ndim()];
         let is_permutation = axes.len() == self.ndim()
             && axes
@@ -39,7 +43,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_permute`](Self::try_permute).
     #[track_caller]
-    pub fn permute(&self, axes: &[usize]) -> Tensor<F> {
+    pub fn permute(&self, axes: &[impl Dim]) -> Tensor<F> {
         or_panic(self.try_permute(axes))
     }
 
@@ -47,9 +51,9 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `transpose` when either axis is out of range.
-    pub fn try_transpose(&self, a: usize, b: usize) -> Result<Tensor<F>> {
-        check_axis("transpose", a, self.shape())?;
-        check_axis("transpose", b, self.shape())?;
+    pub fn try_transpose(&self, a: impl Dim, b: impl Dim) -> Result<Tensor<F>> {
+        let a = axis_index("transpose", a, self.shape())?;
+        let b = axis_index("transpose", b, self.shape())?;
         let mut axes: Vec<usize> = (0..self.ndim()).collect();
         axes.swap(a, b);
         self.try_permute(&axes)
@@ -57,7 +61,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_transpose`](Self::try_transpose).
     #[track_caller]
-    pub fn transpose(&self, a: usize, b: usize) -> Tensor<F> {
+    pub fn transpose(&self, a: impl Dim, b: impl Dim) -> Tensor<F> {
         or_panic(self.try_transpose(a, b))
     }
 

@@ -19,6 +19,7 @@
 //! ```
 
 use crate::error::{or_panic, Result};
+use crate::shape::{axis_index, Dim};
 use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
@@ -26,7 +27,8 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `log_softmax` (or `softmax`) when the axis is out of range or empty.
-    pub fn try_log_softmax(&self, axis: usize) -> Result<Tensor<F>> {
+    pub fn try_log_softmax(&self, axis: impl Dim) -> Result<Tensor<F>> {
+        let axis = axis_index("log_softmax", axis, self.shape())?;
         let (shifted, _) = self
             .shift_by_max(&[axis])
             .map_err(|e| e.in_op("log_softmax"))?;
@@ -35,7 +37,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_log_softmax`](Self::try_log_softmax).
     #[track_caller]
-    pub fn log_softmax(&self, axis: usize) -> Tensor<F> {
+    pub fn log_softmax(&self, axis: impl Dim) -> Tensor<F> {
         or_panic(self.try_log_softmax(axis))
     }
 
@@ -43,7 +45,8 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// As [`try_log_softmax`](Self::try_log_softmax).
-    pub fn try_softmax(&self, axis: usize) -> Result<Tensor<F>> {
+    pub fn try_softmax(&self, axis: impl Dim) -> Result<Tensor<F>> {
+        let axis = axis_index("softmax", axis, self.shape())?;
         let (shifted, _) = self.shift_by_max(&[axis]).map_err(|e| e.in_op("softmax"))?;
         let e = shifted.exp();
         Ok(e.div(&e.sum_axes(&[axis], true)))
@@ -51,7 +54,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_softmax`](Self::try_softmax).
     #[track_caller]
-    pub fn softmax(&self, axis: usize) -> Tensor<F> {
+    pub fn softmax(&self, axis: impl Dim) -> Tensor<F> {
         or_panic(self.try_softmax(axis))
     }
 }

@@ -9,7 +9,7 @@
 //! ```
 
 use crate::error::{or_panic, Result, TensorError};
-use crate::shape::check_axis;
+use crate::shape::{axis_in, axis_index, Dim};
 use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
@@ -17,8 +17,8 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `squeeze` when the axis is out of range or its size is not 1.
-    pub fn try_squeeze(&self, axis: usize) -> Result<Tensor<F>> {
-        check_axis("squeeze", axis, self.shape())?;
+    pub fn try_squeeze(&self, axis: impl Dim) -> Result<Tensor<F>> {
+        let axis = axis_index("squeeze", axis, self.shape())?;
         if self.shape()[axis] != 1 {
             return Err(TensorError::InvalidArgument {
                 op: "squeeze",
@@ -33,7 +33,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_squeeze`](Self::try_squeeze).
     #[track_caller]
-    pub fn squeeze(&self, axis: usize) -> Tensor<F> {
+    pub fn squeeze(&self, axis: impl Dim) -> Tensor<F> {
         or_panic(self.try_squeeze(axis))
     }
 
@@ -41,14 +41,8 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `unsqueeze` when `axis > ndim`.
-    pub fn try_unsqueeze(&self, axis: usize) -> Result<Tensor<F>> {
-        if axis > self.ndim() {
-            return Err(TensorError::AxisOutOfRange {
-                op: "unsqueeze",
-                axis,
-                shape: self.shape().to_vec(),
-            });
-        }
+    pub fn try_unsqueeze(&self, axis: impl Dim) -> Result<Tensor<F>> {
+        let axis = axis_in("unsqueeze", axis, self.ndim() + 1, self.shape())?;
         let mut shape = self.shape().to_vec();
         shape.insert(axis, 1);
         self.try_reshape(&shape)
@@ -56,7 +50,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_unsqueeze`](Self::try_unsqueeze).
     #[track_caller]
-    pub fn unsqueeze(&self, axis: usize) -> Tensor<F> {
+    pub fn unsqueeze(&self, axis: impl Dim) -> Tensor<F> {
         or_panic(self.try_unsqueeze(axis))
     }
 }

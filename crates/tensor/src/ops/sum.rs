@@ -12,7 +12,7 @@ use ndarray::{ArrayD, Axis};
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result};
-use crate::shape::{normalize_axes, reduced_shape};
+use crate::shape::{normalize_axes, reduced_shape, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -28,7 +28,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `sum` when an axis is out of range.
-    pub fn try_sum_axes(&self, axes: &[usize], keepdim: bool) -> Result<Tensor<F>> {
+    pub fn try_sum_axes(&self, axes: &[impl Dim], keepdim: bool) -> Result<Tensor<F>> {
         let axes = normalize_axes("sum", axes, self.shape())?;
         let value = self.value();
         let mut out = if axes.len() == self.ndim() {
@@ -55,7 +55,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_sum_axes`](Self::try_sum_axes).
     #[track_caller]
-    pub fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Tensor<F> {
+    pub fn sum_axes(&self, axes: &[impl Dim], keepdim: bool) -> Tensor<F> {
         or_panic(self.try_sum_axes(axes, keepdim))
     }
 }

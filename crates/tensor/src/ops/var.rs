@@ -12,7 +12,7 @@
 //! ```
 
 use crate::error::{or_panic, Result};
-use crate::shape::normalize_axes;
+use crate::shape::{normalize_axes, Dim};
 use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
@@ -29,7 +29,7 @@ impl<F: Float> Tensor<F> {
     /// `var` when an axis is out of range.
     pub fn try_var_axes(
         &self,
-        axes: &[usize],
+        axes: &[impl Dim],
         correction: usize,
         keepdim: bool,
     ) -> Result<Tensor<F>> {
@@ -43,7 +43,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_var_axes`](Self::try_var_axes).
     #[track_caller]
-    pub fn var_axes(&self, axes: &[usize], correction: usize, keepdim: bool) -> Tensor<F> {
+    pub fn var_axes(&self, axes: &[impl Dim], correction: usize, keepdim: bool) -> Tensor<F> {
         or_panic(self.try_var_axes(axes, correction, keepdim))
     }
 }
