@@ -18,7 +18,11 @@
 pub use tapegrad_models as models;
 pub use tapegrad_optim as optim;
 pub use tapegrad_tensor as tensor;
-pub use tapegrad_tensor::{grad, no_grad, Float, Param, Tape, Tensor, TensorError, Trace};
+/// The array crate tensors are built on, re-exported so that code using
+/// `Tensor::from_array` or `Param::value` needs no `ndarray` dependency of its own, and never
+/// one of another version.
+pub use tapegrad_tensor::ndarray;
+pub use tapegrad_tensor::{grad, no_grad, Dim, Float, Param, Tape, Tensor, TensorError, Trace};
 
 pub mod tutorial;
 

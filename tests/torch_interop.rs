@@ -234,3 +234,19 @@ fn write_tapegrad_fixture() {
     let lstm = trained(Lstm::<f64>::new(2, 3, 5), &sequences());
     save(&lstm, "tests/data/tapegrad_lstm.safetensors").unwrap();
 }
+
+#[test]
+fn the_facade_re_exports_ndarray_and_the_element_trait() {
+    // An array built through the re-export is the type tensors take: same crate, same version.
+    let array = tapegrad::ndarray::ArrayD::<f64>::zeros(vec![2, 3]);
+    let t = tapegrad::Tensor::from_array(array);
+    fn sum<F: tapegrad::Float>(t: &tapegrad::Tensor<F>) -> f64 {
+        t.sum().item().as_f64()
+    }
+    assert_eq!(sum(&t), 0.0);
+    assert_eq!(
+        t.softmax(-1).shape(),
+        &[2, 3],
+        "negative dims through the facade"
+    );
+}

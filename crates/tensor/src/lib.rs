@@ -45,6 +45,8 @@ mod tensor;
 
 pub use error::{Result, TensorError};
 pub use float::Float;
+/// The array crate tensors are built on (re-exported: use its version, not another).
+pub use ndarray;
 pub use ops::avg_pool::{AvgPool1dOptions, AvgPool2dOptions, AvgPoolOptions};
 pub use ops::conv::{Conv1dOptions, Conv2dOptions, ConvOptions, Padding};
 pub use ops::conv_transpose::{

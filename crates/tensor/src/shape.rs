@@ -103,7 +103,12 @@ signed_dim!(i32, i64, isize);
 
 /// The index of `dim` among `rank` axes (usually `shape.len()`; one more for ops that insert
 /// an axis), or `AxisOutOfRange` naming `op`, the axis as given, and `shape`.
-pub(crate) fn axis_in(op: &'static str, dim: impl Dim, rank: usize, shape: &[usize]) -> Result<usize> {
+pub(crate) fn axis_in(
+    op: &'static str,
+    dim: impl Dim,
+    rank: usize,
+    shape: &[usize],
+) -> Result<usize> {
     let d = dim.signed();
     let r = rank as i64;
     let index = if d < 0 { d + r } else { d };
@@ -202,7 +207,10 @@ mod tests {
         same(x.mean_axes(&[-3], false), x.mean_axes(&[0], false));
         same(x.max_axes(&[-1i64], true), x.max_axes(&[2], true));
         same(x.min_axes(&[-2isize], false), x.min_axes(&[1], false));
-        same(x.logsumexp_axes(&[-1], false), x.logsumexp_axes(&[2], false));
+        same(
+            x.logsumexp_axes(&[-1], false),
+            x.logsumexp_axes(&[2], false),
+        );
         same(x.var_axes(&[-1], 1, false), x.var_axes(&[2], 1, false));
         same(x.unsqueeze(-1), x.unsqueeze(3));
         same(x.unsqueeze(-4), x.unsqueeze(0));

@@ -47,7 +47,11 @@ fn case(
     assert_eq!(y.shape(), shape_want, "{name}: output shape");
     assert_close(&format!("{name} y"), &y.to_vec(), y_want);
     (&y * &pattern(99, y.shape())).sum().backward();
-    assert_close(&format!("{name} grad"), &x.grad().unwrap().to_vec(), grad_want);
+    assert_close(
+        &format!("{name} grad"),
+        &x.grad().unwrap().to_vec(),
+        grad_want,
+    );
 }
 
 #[test]

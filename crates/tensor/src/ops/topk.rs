@@ -34,7 +34,7 @@ use std::cmp::Ordering;
 use ndarray::{ArrayD, Axis, Zip};
 
 use crate::error::{or_panic, Result, TensorError};
-use crate::shape::check_axis;
+use crate::shape::{axis_index, Dim};
 use crate::{Float, Tensor};
 
 /// `x` before `y` when it is larger, NaN counting as the largest, ties by index.
@@ -68,11 +68,11 @@ impl<F: Float> Tensor<F> {
     pub fn try_topk(
         &self,
         k: usize,
-        axis: usize,
+        axis: impl Dim,
         largest: bool,
         sorted: bool,
     ) -> Result<(Tensor<F>, ArrayD<usize>)> {
-        check_axis("topk", axis, self.shape())?;
+        let axis = axis_index("topk", axis, self.shape())?;
         let size = self.shape()[axis];
         if k > size {
             return Err(TensorError::InvalidArgument {
@@ -124,7 +124,7 @@ impl<F: Float> Tensor<F> {
     pub fn topk(
         &self,
         k: usize,
-        axis: usize,
+        axis: impl Dim,
         largest: bool,
         sorted: bool,
     ) -> (Tensor<F>, ArrayD<usize>) {

@@ -120,7 +120,13 @@ mod tests {
         let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4]).requires_grad();
         x.std().backward();
         let std = (5.0f64 / 3.0).sqrt();
-        for (g, d) in x.grad().unwrap().to_vec().iter().zip([-1.5, -0.5, 0.5, 1.5]) {
+        for (g, d) in x
+            .grad()
+            .unwrap()
+            .to_vec()
+            .iter()
+            .zip([-1.5, -0.5, 0.5, 1.5])
+        {
             assert!((g - d / (3.0 * std)).abs() < 1e-15);
         }
         check("std", |t| t[0].std(), &[uniform(&[3, 4], 3)]);
