@@ -11,33 +11,15 @@ use tapegrad_tensor::{
     Padding, Tensor,
 };
 
+mod support;
+
 #[rustfmt::skip]
 #[allow(clippy::all, dead_code)]
 #[path = "pytorch/pinned.rs"]
 mod pinned;
 
 use pinned::*;
-
-/// Element i = ((37·i + 11·seed) mod 101 − 50) / 25, as in reference.py.
-fn pattern(seed: usize, shape: &[usize]) -> Tensor<f64> {
-    let n: usize = shape.iter().product();
-    let data = (0..n)
-        .map(|i| ((37 * i + 11 * seed) % 101) as f64 - 50.0)
-        .map(|v| v / 25.0)
-        .collect();
-    Tensor::from_vec(data, shape)
-}
-
-#[track_caller]
-fn assert_close(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
-            "{what}[{i}]: tapegrad {g:e}, PyTorch {w:e}"
-        );
-    }
-}
+use support::{assert_close, pattern};
 
 /// Runs `f` on leaves made from `(seed, shape)` and checks y and each input's gradient.
 #[track_caller]
