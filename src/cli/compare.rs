@@ -98,6 +98,7 @@ fn short_reason(outcome: &Outcome) -> String {
     }
     match &outcome.stop {
         Stop::EpochBudget { .. } => "did not converge (ran out of epochs)".into(),
+        Stop::StepBudget { steps } => format!("did not converge (ran out of {steps} steps)"),
         Stop::EarlyStopping { best_epoch, .. } => {
             format!("early stopping (best epoch {best_epoch})")
         }

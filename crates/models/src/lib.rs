@@ -14,6 +14,7 @@
 //!   transformers `MultiheadAttention`, `TransformerEncoderLayer`, `TransformerEncoder`,
 //!   `TiedLinear`) with seeded [`init`]ialisers, and `#[derive(Module)]` for models written
 //!   as structs of layers (each field walked through [`submodule::Submodule`]);
+//! - [`generate`], sampling from any autoregressive model (temperature, top-k, seeded);
 //! - seeded [`data`] splits and mini-batches, and safetensors weights in [`io`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@
 pub mod atomic;
 pub mod buffer;
 pub mod data;
+pub mod generate;
 pub mod init;
 pub mod io;
 mod layers;

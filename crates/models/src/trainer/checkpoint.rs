@@ -10,7 +10,7 @@
 //! | `best.{name}` | early stopping's best weights, when they are kept for restoring |
 //!
 //! and in the header's metadata: `tapegrad.checkpoint` (the layout's version, `"1"`),
-//! `epoch` (epochs completed), `history` (JSON of every [`EpochRecord`](super::EpochRecord)),
+//! `epoch` (epochs completed), `steps` (optimizer steps taken), `history` (JSON of every [`EpochRecord`](super::EpochRecord)),
 //! `optimizer.groups` (JSON `[[size, lr, initial_lr], …]`), `scheduler` (JSON of its named
 //! numbers), `early_stopping` (JSON `{best, best_epoch, bad_epochs}`) and `rng.{name}` (each
 //! of the model's random generators, [`RngState::to_text`]), with any metadata the caller
@@ -149,6 +149,7 @@ pub(crate) fn save<F: Float, M: Module<F> + ?Sized>(
     let mut put = |key: &str, value: String| metadata.insert(key.to_string(), value);
     put(FORMAT_KEY, VERSION.into());
     put("epoch", state.epoch.to_string());
+    put("steps", state.steps.to_string());
     put("history", state.history.to_json().to_string());
     let groups: Vec<Value> = optimizer_state
         .groups
@@ -401,8 +402,14 @@ pub(crate) fn restore<F: Float, M: Module<F> + ?Sized>(
     for (rng, state) in rngs {
         rng.restore(&state);
     }
+    // Files from before the step count was kept read 0: a step budget counts from the resume.
+    let steps = metadata
+        .get("steps")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     Ok(RunState {
         epoch,
+        steps,
         history,
         watch,
     })

@@ -41,6 +41,11 @@ pub enum Stop {
         /// The budget.
         epochs: usize,
     },
+    /// The step budget of [`Trainer::max_steps`](super::Trainer::max_steps) was spent.
+    StepBudget {
+        /// Optimizer steps taken.
+        steps: usize,
+    },
     /// The monitored value stopped improving for `patience` epochs.
     EarlyStopping {
         /// The epoch at which it stopped.
@@ -85,6 +90,11 @@ impl fmt::Display for Stop {
                 f,
                 "did not converge: ran all {epochs} epoch{} without meeting a stopping rule",
                 if *epochs == 1 { "" } else { "s" }
+            ),
+            Stop::StepBudget { steps } => write!(
+                f,
+                "did not converge: took all {steps} step{} of the budget without meeting a stopping rule",
+                if *steps == 1 { "" } else { "s" }
             ),
             Stop::EarlyStopping {
                 epoch,

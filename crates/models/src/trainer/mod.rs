@@ -200,6 +200,7 @@ impl From<IoError> for TrainError {
 /// settings. See the [module docs](self) for the loop and an example.
 pub struct Trainer<'a, F: Float, Y: Rows> {
     epochs: usize,
+    max_steps: Option<usize>,
     loss: LossFn<'a, F, Y>,
     metrics: Vec<(String, MetricFn<'a, F, Y>)>,
     train_loss: TrainLoss,
@@ -222,6 +223,8 @@ pub struct Trainer<'a, F: Float, Y: Rows> {
 pub(crate) struct RunState<F: Float> {
     /// Epochs completed.
     pub(crate) epoch: usize,
+    /// Optimizer steps taken, over all epochs.
+    pub(crate) steps: usize,
     pub(crate) history: History,
     pub(crate) watch: Option<Watch<F>>,
 }
@@ -263,6 +266,7 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
     pub fn new(epochs: usize, loss: impl Fn(&Tensor<F>, &Y) -> Tensor<F> + 'a) -> Self {
         Trainer {
             epochs,
+            max_steps: None,
             loss: Box::new(loss),
             metrics: Vec::new(),
             train_loss: TrainLoss::Running,
@@ -278,6 +282,15 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
             resume: None,
             finished: None,
         }
+    }
+
+    /// Stops after `steps` optimizer steps in all (resumed runs included), even in the middle
+    /// of an epoch (Lightning's and Hugging Face's `max_steps`): the partial epoch is
+    /// evaluated and recorded like a whole one, and the run ends with
+    /// [`Stop::StepBudget`]. A run resumed from there starts the next epoch.
+    pub fn max_steps(mut self, steps: usize) -> Self {
+        self.max_steps = Some(steps);
+        self
     }
 
     /// Also measures `metric` at each epoch's end (on the validation data when given, else
@@ -466,6 +479,7 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
             }
             None => RunState {
                 epoch: 0,
+                steps: 0,
                 history: History::default(),
                 watch: self.early_stopping.as_ref().map(Watch::new),
             },
@@ -497,6 +511,11 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
         let full_batch = train.is_full_batch();
         let need_norm = matches!(self.clip, Some(Clip::Norm(_)))
             || (full_batch && self.rules.grad_norm_below.is_some());
+        let max_steps = self.max_steps;
+        let out_of_steps = |steps: usize| max_steps.is_some_and(|max| steps >= max);
+        if stop.is_none() && out_of_steps(state.steps) {
+            stop = Some(Stop::StepBudget { steps: state.steps });
+        }
         while stop.is_none() && state.epoch < self.epochs {
             let epoch = state.epoch + 1;
             let started = Instant::now();
@@ -532,6 +551,7 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
                         let norm = norm.or_else(|| need_norm.then(|| grad_norm(&params)));
                         last_norm = norm;
                         optimizer.step();
+                        state.steps += 1;
                         if let Some(Schedule::Step(scheduler)) = &mut self.schedule {
                             step_scheduler(scheduler.as_mut(), &mut **optimizer);
                         }
@@ -547,6 +567,9 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
                         };
                         if let Some(reason) = self.tell(&event) {
                             asked_to_stop = Some(reason);
+                            break;
+                        }
+                        if out_of_steps(state.steps) {
                             break;
                         }
                     }
@@ -565,6 +588,7 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
                     let before: Vec<ArrayD<F>> =
                         params.iter().map(|p| (*p.value()).clone()).collect();
                     let value = lbfgs.step(|| loss(&model.forward(&x), &y));
+                    state.steps += 1;
                     let norm = grad_norm(&params);
                     // A step that moved nothing has converged by L-BFGS's own tolerances:
                     // the gradient below `tolerance_grad` (largest entry), or a step or
@@ -600,6 +624,9 @@ impl<'a, F: Float, Y: Rows> Trainer<'a, F, Y> {
             record.seconds = started.elapsed().as_secs_f64();
             state.epoch = epoch;
             stop = self.end_epoch(model, &mut driver, &mut state, &record, &mut stopper);
+            if stop.is_none() && out_of_steps(state.steps) {
+                stop = Some(Stop::StepBudget { steps: state.steps });
+            }
             if stop.is_none() {
                 if let Some(reason) = asked_to_stop.or_else(|| self.tell(&Event::Epoch(&record))) {
                     stop = Some(Stop::Callback { epoch, reason });

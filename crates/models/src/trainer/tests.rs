@@ -248,6 +248,55 @@ fn callbacks_see_every_step_and_can_stop() {
 }
 
 #[test]
+fn a_step_budget_ends_the_run_mid_epoch_and_counts_across_a_resume() {
+    // 25 rows in batches of 10: three steps an epoch, so 7 steps end in epoch 3's first.
+    let data = DataLoader::new(
+        regression(25, 1).x().clone(),
+        regression(25, 1).y().clone(),
+        10,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.safetensors");
+    let train = |budget: usize, resume: bool, model: &mut Linear<f64>| {
+        let mut optimizer = sgd(model, 0.1);
+        let mut steps = Vec::new();
+        let mut trainer = Trainer::new(10, mse)
+            .max_steps(budget)
+            .checkpoint(&path, 1)
+            .callback(|event| {
+                if let Event::Step { epoch, step, .. } = event {
+                    steps.push((*epoch, *step));
+                }
+                Control::Continue
+            });
+        if resume {
+            trainer = trainer.resume(&path);
+        }
+        let history = trainer.fit(model, &mut optimizer, &data, None).unwrap();
+        drop(trainer);
+        (history, steps)
+    };
+    let mut model = Linear::<f64>::zeros(2, 1);
+    let (history, steps) = train(7, false, &mut model);
+    assert_eq!(steps.len(), 7);
+    assert_eq!(steps.last(), Some(&(3, 0)));
+    assert_eq!(history.epochs.len(), 3, "the partial epoch is recorded");
+    assert_eq!(history.stop, Some(Stop::StepBudget { steps: 7 }));
+    assert!(history.stop.unwrap().to_string().contains("all 7 steps"));
+
+    // Resumed with a budget of 9: two more steps, in epoch 4 (epoch 3's rest is skipped).
+    let (history, steps) = train(9, true, &mut model);
+    assert_eq!(steps, [(4, 0), (4, 1)]);
+    assert_eq!(history.epochs.len(), 4);
+    assert_eq!(history.stop, Some(Stop::StepBudget { steps: 9 }));
+    // A budget already spent trains nothing.
+    let before = values(&model);
+    let (history, steps) = train(9, true, &mut model);
+    assert!(steps.is_empty());
+    assert_eq!((history.epochs.len(), values(&model)), (4, before));
+}
+
+#[test]
 fn a_non_finite_batch_loss_stops_before_it_reaches_the_weights() {
     let data = regression(20, 1);
     let mut model = Linear::<f64>::zeros(2, 1);
