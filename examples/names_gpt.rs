@@ -70,6 +70,13 @@ fn tokens(name: &str) -> Vec<usize> {
     name.bytes().map(|b| usize::from(b - b'a') + 1).collect()
 }
 
+/// The (previous, next) token pairs of a name, from (`.`, c₁) to (cₙ, `.`).
+fn transitions(name: &str) -> impl Iterator<Item = (usize, usize)> {
+    let ids = tokens(name);
+    let previous = std::iter::once(END).chain(ids.clone());
+    previous.zip(ids.into_iter().chain(std::iter::once(END)))
+}
+
 /// A sequence of tokens as text.
 fn text(tokens: &[usize]) -> String {
     tokens
@@ -143,12 +150,8 @@ struct Bigram {
 impl Bigram {
     fn fit(names: &[&str]) -> Self {
         let mut counts = vec![[1.0; VOCAB]; VOCAB];
-        for name in names {
-            let ids = tokens(name);
-            let chain = std::iter::once(END).chain(ids.iter().copied());
-            for (a, b) in chain.zip(ids.iter().copied().chain(std::iter::once(END))) {
-                counts[a][b] += 1.0;
-            }
+        for (a, b) in names.iter().flat_map(|name| transitions(name)) {
+            counts[a][b] += 1.0;
         }
         let log_probs = counts
             .iter()
@@ -162,13 +165,9 @@ impl Bigram {
 
     fn nats_per_char(&self, names: &[&str]) -> f64 {
         let (mut nll, mut count) = (0.0, 0);
-        for name in names {
-            let ids = tokens(name);
-            let chain = std::iter::once(END).chain(ids.iter().copied());
-            for (a, b) in chain.zip(ids.iter().copied().chain(std::iter::once(END))) {
-                nll -= self.log_probs[a][b];
-                count += 1;
-            }
+        for (a, b) in names.iter().flat_map(|name| transitions(name)) {
+            nll -= self.log_probs[a][b];
+            count += 1;
         }
         nll / count as f64
     }
@@ -446,6 +445,35 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// A neural model to train: its name, the model and the context its sampler passes.
+type Candidate = (&'static str, Box<dyn Module<f32>>, Option<usize>);
+
+/// One line of the results.
+struct Row {
+    name: &'static str,
+    parameters: usize,
+    nats: f64,
+    ms_per_step: Option<f64>,
+    samples: String,
+}
+
+fn print_table(rows: &[Row]) {
+    println!("\n| model | parameters | test nats/char | ms/step |");
+    println!("|---|---:|---:|---:|");
+    for row in rows {
+        let ms = row.ms_per_step.map_or("—".into(), |ms| format!("{ms:.1}"));
+        println!(
+            "| {} | {} | {:.4} | {ms} |",
+            row.name, row.parameters, row.nats
+        );
+    }
+    println!("\n(uniform guessing: {:.4})\n", (VOCAB as f64).ln());
+    println!("names sampled at temperature {TEMPERATURE}:");
+    for row in rows {
+        println!("  {:>16}: {}", row.name, row.samples);
+    }
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
@@ -485,23 +513,19 @@ fn main() -> ExitCode {
         rayon::current_num_threads()
     );
 
-    let mut rows = Vec::new();
-    let mut failures = Vec::new();
     let wanted = |m: &str| args.models.iter().any(|w| w == m);
-    let mut bigram_nats = None;
+    let mut rows = Vec::new();
     if wanted("bigram") {
         let bigram = Bigram::fit(&train_names);
-        let nats = bigram.nats_per_char(&test_names);
-        bigram_nats = Some(nats);
-        rows.push((
-            "bigram (counts)",
-            VOCAB * VOCAB,
-            nats,
-            None,
-            samples(&bigram),
-        ));
+        rows.push(Row {
+            name: "bigram (counts)",
+            parameters: VOCAB * VOCAB,
+            nats: bigram.nats_per_char(&test_names),
+            ms_per_step: None,
+            samples: samples(&bigram),
+        });
     }
-    let mut neural: Vec<(&str, Box<dyn Module<f32>>, Option<usize>)> = Vec::new();
+    let mut neural: Vec<Candidate> = Vec::new();
     if wanted("mlp") {
         neural.push((
             "MLP (Bengio)",
@@ -515,19 +539,17 @@ fn main() -> ExitCode {
     if wanted("transformer") {
         neural.push(("transformer", Box::new(Gpt::new(SEED + 30)), Some(CONTEXT)));
     }
+    let mut failures = Vec::new();
     for (name, mut model, context_len) in neural {
         let is_gpt = name == "transformer";
         let checkpoint = is_gpt.then_some((args.checkpoint.as_str(), args.resume));
         println!("training the {name} …");
         let trained = train(&mut *model, name, &split, args.steps, checkpoint);
+        let last = trained.history.last();
         println!(
-            "  {name}: {} epoch(s), validation {:.4} nats/char, {:.1} ms/step, {}",
+            "  {name}: {} epoch(s), validation {:.4} nats/char, {:.1} ms/step; {}",
             trained.history.epochs.len(),
-            trained
-                .history
-                .last()
-                .and_then(|r| r.val_loss)
-                .unwrap_or(f64::NAN),
+            last.and_then(|r| r.val_loss).unwrap_or(f64::NAN),
             trained.ms_per_step,
             trained
                 .history
@@ -537,9 +559,9 @@ fn main() -> ExitCode {
         );
         if is_gpt {
             let all = nats_per_char(&mut *model, &sequences(&names));
+            println!("  checkpoint: {}", args.checkpoint);
             println!(
-                "  checkpoint: {}\n  on all {} names: {all:.5} nats/char (`python examples/pytorch/names_gpt.py --check {}` loads the checkpoint into PyTorch and computes the same)",
-                args.checkpoint,
+                "  all {} names: {all:.5} nats/char (`python examples/pytorch/names_gpt.py --check {}` computes the same in PyTorch)",
                 names.len(),
                 args.checkpoint
             );
@@ -550,42 +572,32 @@ fn main() -> ExitCode {
                     trained.nats
                 ));
             }
-            if let Some(bigram) = bigram_nats.filter(|&b| trained.nats >= b) {
-                failures.push(format!(
-                    "the transformer ({:.4}) does not beat the bigram ({bigram:.4})",
-                    trained.nats
-                ));
-            }
         }
         model.set_training(false);
         let sampler = Sampler {
             model: &*model,
             context_len,
         };
-        let count = model.parameters().iter().map(|p| p.value().len()).sum();
-        rows.push((
+        rows.push(Row {
             name,
-            count,
-            trained.nats,
-            Some(trained.ms_per_step),
-            samples(&sampler),
-        ));
+            parameters: model.parameters().iter().map(|p| p.value().len()).sum(),
+            nats: trained.nats,
+            ms_per_step: Some(trained.ms_per_step),
+            samples: samples(&sampler),
+        });
     }
-
-    println!("\n| model | parameters | test nats/char | ms/step |");
-    println!("|---|---:|---:|---:|");
-    for (name, count, nats, ms, _) in &rows {
-        let ms = ms.map_or("—".into(), |ms| format!("{ms:.1}"));
-        println!("| {name} | {count} | {nats:.4} | {ms} |");
+    if let (Some(bigram), Some(gpt)) = (
+        rows.iter().find(|r| r.name.starts_with("bigram")),
+        rows.iter().find(|r| r.name == "transformer"),
+    ) {
+        if gpt.nats >= bigram.nats {
+            failures.push(format!(
+                "the transformer ({:.4}) does not beat the bigram ({:.4})",
+                gpt.nats, bigram.nats
+            ));
+        }
     }
-    println!(
-        "\n(uniform guessing: {:.4}; PyTorch's transformer, examples/pytorch/names_gpt.py: see the README)\n",
-        (VOCAB as f64).ln()
-    );
-    println!("names sampled at temperature {TEMPERATURE}:");
-    for (name, _, _, _, names) in &rows {
-        println!("  {name:>16}: {names}");
-    }
+    print_table(&rows);
     if failures.is_empty() {
         ExitCode::SUCCESS
     } else {
