@@ -82,14 +82,24 @@ fn tape_grad<F: Float>(y: &Tensor<F>, xs: &[Tensor<F>]) -> Result<Vec<Tensor<F>>
     crate::tape::grad(y, &refs, true)
 }
 
-fn check_count(op: &'static str, what: &str, inputs: usize, given: usize) -> Result<()> {
-    if inputs == given {
+/// An error unless there is one `what` per input; it shows the inputs' shapes.
+fn check_count<F: Float>(
+    op: &'static str,
+    what: &str,
+    inputs: &[Tensor<F>],
+    given: usize,
+) -> Result<()> {
+    if inputs.len() == given {
         return Ok(());
     }
+    let shapes: Vec<&[usize]> = inputs.iter().map(Tensor::shape).collect();
     Err(TensorError::InvalidArgument {
         op,
-        shape: vec![],
-        rule: format!("{given} {what} given for {inputs} inputs; give one per input"),
+        shape: inputs.first().map_or_else(Vec::new, |x| x.shape().to_vec()),
+        rule: format!(
+            "{given} {what} given for {} inputs (of shapes {shapes:?}); give one per input",
+            inputs.len()
+        ),
     })
 }
 
@@ -143,7 +153,7 @@ fn jvp_many<F: Float>(
     inputs: &[Tensor<F>],
     tangents: &[Option<Tensor<F>>],
 ) -> Result<(Vec<Tensor<F>>, Vec<Tensor<F>>)> {
-    check_count(op, "tangents", inputs.len(), tangents.len())?;
+    check_count(op, "tangents", inputs, tangents.len())?;
     for (i, (x, t)) in inputs.iter().zip(tangents).enumerate() {
         if let Some(t) = t {
             let what = format!("tangent {i} (right) must match input {i} (left); it");
