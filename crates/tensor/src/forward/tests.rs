@@ -7,6 +7,7 @@ use std::sync::Arc;
 use ndarray::ArrayD;
 
 use super::*;
+use crate::gradcheck::{check_grads, Mode};
 use crate::ops::test_util::{away_from_zero, uniform, uniform_in};
 use crate::{func, no_grad, MaxPool2dOptions, Window};
 
@@ -239,6 +240,12 @@ fn every_jvp_rule_agrees_with_its_vjp_rule_and_with_finite_differences() {
             );
         }
         covered.extend(labels_with_tangents(&f, &xs));
+        // And to second order, forward over reverse and reverse over reverse: the tangents
+        // of the recorded backward rules are right too (what hvp and hessian rely on).
+        let arrays: Vec<ArrayD<f64>> = xs.iter().map(Tensor::to_array).collect();
+        if let Err(e) = check_grads(label, f, &arrays, 2, &[Mode::Fwd, Mode::Rev]) {
+            panic!("case {k}: {e}");
+        }
     }
     // Every label `Op::label` knows must have carried a tangent above: a primitive added
     // without a JVP rule does not compile (the dispatch is exhaustive), and one added without
