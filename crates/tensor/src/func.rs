@@ -50,7 +50,7 @@
 //! one element, and whatever the tape reports.
 
 use crate::error::{Result, TensorError};
-use crate::forward::{dual_level, is_forward_ad_enabled, lift, make_dual, tangent};
+use crate::forward::{is_forward_ad_enabled, level, lift, make_dual, tangent};
 use crate::tape::GradMode;
 use crate::{Float, Tensor};
 
@@ -161,7 +161,8 @@ fn jvp_many<F: Float>(
         }
     }
     let nested = nested(inputs);
-    dual_level(|| {
+    // At the top level nothing differentiates a tangent: its rules need not be recorded.
+    level(nested, || {
         let xs = inputs
             .iter()
             .zip(tangents)

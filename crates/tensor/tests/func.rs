@@ -184,6 +184,19 @@ fn transforms_compose_with_the_outer_tape() {
 }
 
 #[test]
+fn reverse_over_forward_gives_the_same_hvp() {
+    // jacrev of x ↦ J·v = ⟨∇f, v⟩ (forward mode, recorded tangents) is H·v.
+    let f = |t: &[Tensor<f64>]| (&t[0].sin() * &t[0].exp()).sum();
+    let (x, v) = (rand(&[5], 19), rand(&[5], 20));
+    let directional = |t: &[Tensor<f64>]| func::jvp(f, t, &[v.clone()]).unwrap().1;
+    let rev_fwd = func::jacrev(directional, &[x.clone()]).unwrap().remove(0);
+    let fwd_rev = func::hvp(f, &[x.clone()], &[v.clone()]).unwrap().remove(0);
+    let h = func::hessian(f, &[x]).unwrap().remove(0).remove(0);
+    assert_all_close("reverse over forward", &rev_fwd, &fwd_rev, 1e-13);
+    assert_all_close("H·v", &fwd_rev, &h.matmul(&v), 1e-13);
+}
+
+#[test]
 fn errors_name_the_transform_and_the_shapes() {
     let f = |t: &[Tensor<f64>]| t[0].sin();
     let x = [Tensor::zeros(&[2, 3])];

@@ -34,11 +34,14 @@
 //! - Outside a `dual_level`, recording checks one thread-local flag: nothing else. (Measured
 //!   on W3/W4 of `examples/workloads.rs`: within the noise of the machine.)
 //! - JVP rules are written with tensor ops, and recorded like any other op. A tangent is
-//!   therefore itself a tensor on the tape, differentiable in reverse mode — which is what
-//!   makes forward-over-reverse work: in a `dual_level`, `grad(.., create_graph = true)`
-//!   records its backward rules, each recorded node gets a tangent, and the tangent of ∇f is
-//!   the Hessian-vector product H·v ([`func::hvp`](crate::func::hvp)). While a rule runs,
-//!   forward mode is paused, so the rule's own nodes get no tangent of their own.
+//!   therefore itself a tensor on the tape, differentiable in reverse mode (reverse over
+//!   forward). While a rule runs, forward mode is paused, so the rule's own nodes get no
+//!   tangent of their own. (`func`'s transforms, called at the top level where nothing will
+//!   differentiate a tangent, run the rules unrecorded: the same values, fewer nodes.)
+//! - Forward over reverse needs only that backward rules are recorded: in a `dual_level`,
+//!   `grad(.., create_graph = true)` records its rules, each recorded node gets a tangent,
+//!   and the tangent of ∇f is the Hessian-vector product H·v
+//!   ([`func::hvp`](crate::func::hvp)).
 //! - Forward mode rides on the tape: a dual level turns recording on for its scope (like
 //!   `torch.func`, it ignores an outer [`no_grad`](crate::no_grad)). A `no_grad` *inside*
 //!   the level stops tangents as well as gradients.
@@ -78,6 +81,8 @@ use crate::{Float, Tensor};
 thread_local! {
     /// Whether a dual level is active and not paused: the one thing recording checks.
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    /// Whether the active level records its JVP rules (so that tangents can be differentiated).
+    static RECORD_TANGENTS: Cell<bool> = const { Cell::new(true) };
     /// The active level's tangents, one `Tangents<F>` per element type used in it.
     static LEVEL: RefCell<Option<Vec<Box<dyn Any>>>> = const { RefCell::new(None) };
 }
@@ -129,6 +134,13 @@ impl Drop for LevelGuard {
 /// `InvalidArgument` naming `dual_level` when another level is already active on this thread
 /// (levels do not nest; see the module docs).
 pub fn dual_level<R>(f: impl FnOnce() -> R) -> Result<R> {
+    level(true, f)
+}
+
+/// [`dual_level`], with the JVP rules recorded or not. Unrecorded tangents are constants:
+/// right whenever nothing will differentiate a tangent itself (reverse over forward), and
+/// cheaper — `func`'s transforms use it at the top level.
+pub(crate) fn level<R>(record_tangents: bool, f: impl FnOnce() -> R) -> Result<R> {
     let nested = LEVEL.with(|level| level.borrow().is_some());
     if nested {
         return Err(TensorError::InvalidArgument {
@@ -140,6 +152,7 @@ pub fn dual_level<R>(f: impl FnOnce() -> R) -> Result<R> {
         });
     }
     LEVEL.with(|level| *level.borrow_mut() = Some(Vec::new()));
+    RECORD_TANGENTS.with(|r| r.set(record_tangents));
     let _guard = LevelGuard {
         _active: ActiveGuard::set(true),
         _grad: GradMode::set(true),
@@ -287,6 +300,7 @@ pub(crate) fn on_record<F: Float>(
     let dot = {
         // The rule's own ops are recorded, but get no tangents of their own.
         let _paused = ActiveGuard::set(false);
+        let _unrecorded = (!RECORD_TANGENTS.with(Cell::get)).then(|| GradMode::set(false));
         let ctx = JvpCtx { op, inputs, output };
         run_rule(&ctx, &dots)
     };
