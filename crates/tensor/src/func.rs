@@ -54,6 +54,12 @@ use crate::forward::{is_forward_ad_enabled, level, lift, make_dual, tangent};
 use crate::tape::GradMode;
 use crate::{Float, Tensor};
 
+/// A function of several inputs with several outputs, as the transforms compose it.
+type ManyFn<'a, F> = &'a dyn Fn(&[Tensor<F>]) -> Result<Vec<Tensor<F>>>;
+
+/// Outputs and their tangents.
+type Duals<F> = (Vec<Tensor<F>>, Vec<Tensor<F>>);
+
 /// Whether the caller is itself being differentiated: then results stay on the tape.
 fn nested<F: Float>(inputs: &[Tensor<F>]) -> bool {
     is_forward_ad_enabled() || inputs.iter().any(Tensor::is_tracked)
@@ -149,10 +155,10 @@ pub fn vjp<F: Float>(
 /// Forward mode with a tangent for some inputs: the outputs and their tangents.
 fn jvp_many<F: Float>(
     op: &'static str,
-    f: &dyn Fn(&[Tensor<F>]) -> Result<Vec<Tensor<F>>>,
+    f: ManyFn<F>,
     inputs: &[Tensor<F>],
     tangents: &[Option<Tensor<F>>],
-) -> Result<(Vec<Tensor<F>>, Vec<Tensor<F>>)> {
+) -> Result<Duals<F>> {
     check_count(op, "tangents", inputs, tangents.len())?;
     for (i, (x, t)) in inputs.iter().zip(tangents).enumerate() {
         if let Some(t) = t {
@@ -241,7 +247,7 @@ pub fn grad<F: Float>(
 /// Reverse-mode Jacobians for a function with several outputs: `[output][input]`.
 fn jacrev_many<F: Float>(
     op: &'static str,
-    f: &dyn Fn(&[Tensor<F>]) -> Result<Vec<Tensor<F>>>,
+    f: ManyFn<F>,
     inputs: &[Tensor<F>],
 ) -> Result<Vec<Vec<Tensor<F>>>> {
     let _grad = GradMode::set(true);
@@ -298,7 +304,7 @@ pub fn jacrev<F: Float>(
 /// Forward-mode Jacobians for a function with several outputs: `[output][input]`.
 fn jacfwd_many<F: Float>(
     op: &'static str,
-    f: &dyn Fn(&[Tensor<F>]) -> Result<Vec<Tensor<F>>>,
+    f: ManyFn<F>,
     inputs: &[Tensor<F>],
 ) -> Result<Vec<Vec<Tensor<F>>>> {
     // columns[output][input][element]

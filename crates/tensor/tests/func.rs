@@ -104,12 +104,17 @@ fn hessian_of_a_quadratic_form_is_a_plus_a_transposed() {
         move |t: &[Tensor<f64>]| t[0].matmul(&a).matmul(&t[0])
     };
     let x = rand(&[4], 12);
-    let h = func::hessian(&f, &[x.clone()]).unwrap().remove(0).remove(0);
+    let h = func::hessian(&f, std::slice::from_ref(&x))
+        .unwrap()
+        .remove(0)
+        .remove(0);
     assert_all_close("xᵀAx hessian", &h, &(&a + &a.t()), 1e-14);
     assert_all_close("symmetric", &h, &h.t(), 0.0);
     // hvp (forward over reverse) is H·v; so is reverse over reverse
     let v = rand(&[4], 13);
-    let hv = func::hvp(&f, &[x.clone()], &[v.clone()]).unwrap().remove(0);
+    let hv = func::hvp(&f, std::slice::from_ref(&x), std::slice::from_ref(&v))
+        .unwrap()
+        .remove(0);
     assert_all_close("hvp", &hv, &h.matmul(&v), 1e-14);
     let rr = func::jacrev(
         |t: &[Tensor<f64>]| func::grad(&f, t).unwrap().remove(0),
@@ -133,7 +138,7 @@ fn hessian_of_logistic_regression_is_xt_diag_p_one_minus_p_x_over_n() {
             (&z.softplus() - &(&y * &z)).mean()
         }
     };
-    let h = func::hessian(&loss, &[w.clone()])
+    let h = func::hessian(&loss, std::slice::from_ref(&w))
         .unwrap()
         .remove(0)
         .remove(0);
@@ -142,7 +147,9 @@ fn hessian_of_logistic_regression_is_xt_diag_p_one_minus_p_x_over_n() {
     let want = &x.t().matmul(&(&x * &weights.unsqueeze(1))) / n as f64;
     assert_all_close("logistic hessian", &h, &want, 1e-14);
     assert_all_close("symmetric", &h, &h.t(), 1e-15);
-    let g = func::grad(&loss, &[w.clone()]).unwrap().remove(0);
+    let g = func::grad(&loss, std::slice::from_ref(&w))
+        .unwrap()
+        .remove(0);
     assert_all_close(
         "logistic gradient",
         &g,
@@ -188,9 +195,13 @@ fn reverse_over_forward_gives_the_same_hvp() {
     // jacrev of x ↦ J·v = ⟨∇f, v⟩ (forward mode, recorded tangents) is H·v.
     let f = |t: &[Tensor<f64>]| (&t[0].sin() * &t[0].exp()).sum();
     let (x, v) = (rand(&[5], 19), rand(&[5], 20));
-    let directional = |t: &[Tensor<f64>]| func::jvp(f, t, &[v.clone()]).unwrap().1;
-    let rev_fwd = func::jacrev(directional, &[x.clone()]).unwrap().remove(0);
-    let fwd_rev = func::hvp(f, &[x.clone()], &[v.clone()]).unwrap().remove(0);
+    let directional = |t: &[Tensor<f64>]| func::jvp(f, t, std::slice::from_ref(&v)).unwrap().1;
+    let rev_fwd = func::jacrev(directional, std::slice::from_ref(&x))
+        .unwrap()
+        .remove(0);
+    let fwd_rev = func::hvp(f, std::slice::from_ref(&x), std::slice::from_ref(&v))
+        .unwrap()
+        .remove(0);
     let h = func::hessian(f, &[x]).unwrap().remove(0).remove(0);
     assert_all_close("reverse over forward", &rev_fwd, &fwd_rev, 1e-13);
     assert_all_close("H·v", &fwd_rev, &h.matmul(&v), 1e-13);

@@ -48,8 +48,9 @@
 //! - Levels do not nest (JAX and PyTorch allow it; tapegrad keeps one level per thread): a
 //!   Hessian is `jacfwd` over `jacrev`, forward over reverse, never forward over forward.
 //!
-//! The rules are dispatched from [`Op`] in [`run_rule`], one line per primitive; the match is
-//! exhaustive, so a primitive added without a JVP rule does not compile.
+//! The rules are dispatched from [`Op`] in `run_rule` (this file), one line per primitive;
+//! the match is exhaustive, so a primitive added without a JVP rule does not compile, and
+//! the table-driven test in `forward/tests.rs` fails for a primitive that no case exercises.
 //!
 //! ```
 //! use tapegrad_tensor::forward::{dual_level, make_dual, tangent};

@@ -36,7 +36,7 @@ fn cases() -> Vec<Case> {
     let gather_index = index.clone();
     let scatter_index = index.clone();
     let window = Window::new([2, 2]).with_padding([[1, 0], [0, 1]]);
-    let fold_window = window.clone();
+    let fold_window = window;
     let cond = ndarray::arr2(&[[true, false, true], [false, false, true]]).into_dyn();
     vec![
         case(

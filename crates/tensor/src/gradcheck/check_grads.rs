@@ -10,6 +10,9 @@ use super::{gradcheck_with, Check, Comparison, GradcheckConfig, GradcheckError, 
 use crate::tape::no_grad;
 use crate::{func, Tensor};
 
+/// A checked function, shared by the levels built on it.
+type Checked = Rc<dyn Fn(&[Tensor<f64>]) -> Tensor<f64>>;
+
 /// Which mode of differentiation [`check_grads`] checks (JAX's `modes=["fwd", "rev"]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -144,7 +147,7 @@ pub fn check_grads(
     modes: &[Mode],
 ) -> Result<(), GradcheckError> {
     let config = GradcheckConfig::default();
-    let mut level: Rc<dyn Fn(&[Tensor<f64>]) -> Tensor<f64>> = Rc::new(f);
+    let mut level: Checked = Rc::new(f);
     for k in 1..=order {
         let name = format!("{op}{}", "'".repeat(k - 1));
         for mode in modes {

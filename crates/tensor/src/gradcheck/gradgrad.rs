@@ -92,8 +92,14 @@ mod tests {
             &d.powf(3.0) + &(&(&d * &d) * 3.0).mul(&(&t[0] - &d))
         };
         let x = ndarray::arr1(&[0.5, -1.5, 1.0]).into_dyn();
-        gradcheck("cube", f, &[x.clone()]).unwrap();
-        let err = gradgradcheck("cube", f, &[x.clone()], &GradcheckConfig::default()).unwrap_err();
+        gradcheck("cube", f, std::slice::from_ref(&x)).unwrap();
+        let err = gradgradcheck(
+            "cube",
+            f,
+            std::slice::from_ref(&x),
+            &GradcheckConfig::default(),
+        )
+        .unwrap_err();
         assert_eq!(err.worst.input, 0);
         assert_eq!(err.worst.analytic, 0.0);
         // G = ∇⟨r, f⟩ = 3x² ⊙ r, which gradcheck weighs with its own w: the numerical value
