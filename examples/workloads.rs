@@ -17,6 +17,13 @@
 //!
 //! Run: `cargo run --release --example workloads -- --workload all --threads 1`
 //!
+//! One more, tapegrad's own and not in `all` (no peer runs it): `--workload hvp_mlp` times a
+//! Hessian-vector product of an MLP loss with 9,610 parameters (64 → 128 → tanh → 10, MSE,
+//! batch 64, f64) two ways — forward over reverse (`func::hvp`: the JVP rules push v through
+//! the recorded gradient) and reverse over reverse (`grad(.., create_graph = true)`, then
+//! `grad` of ⟨∇L, v⟩) — and reports both in ms per product, their ratio, and their largest
+//! difference.
+//!
 //! W3 also reports, in `extra`, the live heap bytes after its warm-up step and after 10,000
 //! more steps (`heap_live_warm`, `heap_live_10k`): a per-step tape must not leak. They come
 //! from the counting allocator below, which every allocation of this program goes through.
@@ -725,4 +732,88 @@ fn main() {
     if run("w7_lstm") {
         w7::run(threads);
     }
+    if workload == "hvp_mlp" {
+        hvp_mlp(threads);
+    }
+}
+
+/// H·v of an MLP loss, forward over reverse against reverse over reverse (see the module docs).
+fn hvp_mlp(threads: usize) {
+    use tapegrad::{func, grad};
+    const REPS: usize = 20;
+    let (n, d, h, o) = (64, 64, 128, 10);
+    let t = |seed: u64, shape: &[usize], scale: f64| {
+        let len: usize = shape.iter().product();
+        let data = (0..len as u64)
+            .map(|i| scale * (2.0 * unit(seed, i) - 1.0))
+            .collect();
+        Tensor::<f64>::from_vec(data, shape)
+    };
+    let (x, y) = (t(81, &[n, d], 1.0), t(82, &[n, o], 1.0));
+    let w = [
+        t(83, &[d, h], 0.125),
+        t(84, &[h], 0.1),
+        t(85, &[h, o], 0.09),
+        t(86, &[o], 0.1),
+    ];
+    let v = [
+        t(87, &[d, h], 1.0),
+        t(88, &[h], 1.0),
+        t(89, &[h, o], 1.0),
+        t(90, &[o], 1.0),
+    ];
+    let params: usize = w.iter().map(Tensor::numel).sum();
+    let loss = |w: &[Tensor<f64>]| {
+        let hidden = (&x.matmul(&w[0]) + &w[1]).tanh();
+        let r = &(&hidden.matmul(&w[2]) + &w[3]) - &y;
+        (&r * &r).mean()
+    };
+    let fwd_rev = || func::hvp(loss, &w, &v).expect("hvp");
+    let rev_rev = || {
+        let leaves: Vec<Tensor<f64>> = w.iter().map(|w| w.clone().requires_grad()).collect();
+        let refs: Vec<&Tensor<f64>> = leaves.iter().collect();
+        let g = grad(&loss(&leaves), &refs, true).expect("gradient");
+        let gv = g
+            .iter()
+            .zip(&v)
+            .map(|(g, v)| (g * v).sum())
+            .reduce(|a, b| &a + &b)
+            .expect("four parameters");
+        grad(&gv, &refs, false).expect("H·v")
+    };
+    let diff = fwd_rev()
+        .iter()
+        .zip(rev_rev())
+        .flat_map(|(a, b)| {
+            a.to_vec()
+                .into_iter()
+                .zip(b.to_vec())
+                .map(|(p, q)| (p - q).abs())
+        })
+        .fold(0.0, f64::max);
+    let time = |f: &dyn Fn() -> Vec<Tensor<f64>>| -> Vec<f64> {
+        (0..REPS)
+            .map(|_| {
+                let t0 = Instant::now();
+                std::hint::black_box(f());
+                t0.elapsed().as_secs_f64() * 1e3
+            })
+            .collect()
+    };
+    let (fr, rr) = (time(&fwd_rev), time(&rev_rev));
+    let (fr_med, rr_med) = (median(&fr), median(&rr));
+    let extra = [
+        ("params", params as f64),
+        ("rev_over_rev_ms", rr_med),
+        ("ratio_fwd_rev_to_rev_rev", fr_med / rr_med),
+        ("max_abs_diff", diff),
+    ];
+    json_line(
+        "hvp_mlp",
+        threads,
+        fr_med,
+        "ms/hvp fwd-over-rev",
+        &fr,
+        &extra,
+    );
 }

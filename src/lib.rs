@@ -18,6 +18,11 @@
 pub use tapegrad_models as models;
 pub use tapegrad_optim as optim;
 pub use tapegrad_tensor as tensor;
+/// Forward mode: dual tensors, `dual_level`, `make_dual`, `tangent` (`tapegrad_tensor::forward`).
+pub use tapegrad_tensor::forward;
+/// Functional transforms — `vjp`, `jvp`, `grad`, `jacrev`, `jacfwd`, `hessian`, `hvp` — as
+/// in `torch.func` and JAX (`tapegrad_tensor::func`).
+pub use tapegrad_tensor::func;
 /// The array crate tensors are built on, re-exported so that code using
 /// `Tensor::from_array` or `Param::value` needs no `ndarray` dependency of its own, and never
 /// one of another version.

@@ -17,6 +17,11 @@
 //! let x = Tensor::<f64>::randn(&[3, 4], 0.0, 1.0, 0).to_array();
 //! gradcheck("tanh", |t| t[0].tanh(), &[x]).unwrap();
 //! ```
+//!
+//! Beyond first-order reverse mode: [`gradgradcheck`] checks second derivatives (PyTorch's
+//! `torch.autograd.gradgradcheck`), and [`check_grads`] checks forward mode too — JVPs
+//! against finite differences and against VJPs, to first or second order (JAX's
+//! `jax.test_util.check_grads(f, args, order, modes)`).
 
 use std::fmt;
 
@@ -24,6 +29,12 @@ use ndarray::{ArrayD, Dimension};
 
 use crate::tape::no_grad;
 use crate::Tensor;
+
+mod check_grads;
+mod gradgrad;
+
+pub use check_grads::{check_grads, jvpcheck, Mode};
+pub use gradgrad::gradgradcheck;
 
 /// Step size and tolerances: an element passes when |analytic − numerical| ≤ atol + rtol·|numerical|.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,11 +93,51 @@ pub struct GradcheckError {
     pub worst: Comparison,
     /// The step and tolerances used.
     pub config: GradcheckConfig,
+    /// What was compared.
+    pub check: Check,
+}
+
+/// What a failing comparison compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Check {
+    /// A reverse-mode gradient element against its central difference (`input`, `index`
+    /// name the input element).
+    Gradient,
+    /// A forward-mode tangent element J·v against (f(x + h·v) − f(x − h·v)) / 2h along a
+    /// random direction v (`index` names the output element; `input` is 0).
+    Jvp,
+    /// ⟨u, J·v⟩ by forward mode (`analytic`) against ⟨Jᵀu, v⟩ by reverse mode (`numerical`),
+    /// for random u and v: the two modes disagree.
+    JvpVjp,
 }
 
 impl fmt::Display for GradcheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let w = &self.worst;
+        match self.check {
+            Check::Gradient => {}
+            Check::Jvp => {
+                return write!(
+                    f,
+                    "jvpcheck {}: output at {:?}: forward mode J·v {:.10e}, numerical {:.10e} (|diff| {:.3e} > atol {:.0e} + rtol {:.0e}·|numerical|)",
+                    self.op,
+                    w.index,
+                    w.analytic,
+                    w.numerical,
+                    (w.analytic - w.numerical).abs(),
+                    self.config.atol,
+                    self.config.rtol
+                )
+            }
+            Check::JvpVjp => {
+                return write!(
+                    f,
+                    "jvpcheck {}: forward and reverse mode disagree: ⟨u, J·v⟩ = {:.10e} by jvp but ⟨Jᵀu, v⟩ = {:.10e} by vjp",
+                    self.op, w.analytic, w.numerical
+                )
+            }
+        }
         write!(
             f,
             "gradcheck {}: input {} at {:?}: analytic {:.10e}, numerical {:.10e} (|diff| {:.3e} > atol {:.0e} + rtol {:.0e}·|numerical|)",
@@ -177,6 +228,7 @@ pub fn gradcheck_with(
             op: op.to_string(),
             worst,
             config: config.clone(),
+            check: Check::Gradient,
         }),
         _ => Ok(report),
     }

@@ -35,6 +35,8 @@
 
 mod error;
 mod float;
+pub mod forward;
+pub mod func;
 pub mod gradcheck;
 mod ops;
 mod parallel;

@@ -8,6 +8,7 @@
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -36,6 +37,11 @@ pub(crate) fn sign<F: Float>(x: &Tensor<F>) -> Tensor<F> {
 // NOTE: |x| has no derivative at 0; we take 0 there (the subgradient PyTorch uses).
 pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
     smallvec![Some(grad_out.mul(&sign(&ctx.saved(0))))]
+}
+
+// y = |x|: ẏ = sign(x) ⊙ ẋ (0 at x = 0, as backward).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    Some(dots[0].as_ref()?.mul(&sign(ctx.input(0))))
 }
 
 #[cfg(test)]

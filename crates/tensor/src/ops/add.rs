@@ -11,6 +11,7 @@ use smallvec::smallvec;
 
 use super::binary;
 use crate::error::{or_panic, Result};
+use crate::forward::{add_dots, Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -37,6 +38,11 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         ctx.needs_grad(0).then(|| grad_out.clone()),
         ctx.needs_grad(1).then(|| grad_out.clone()),
     ]
+}
+
+// z = x + y: ż = ẋ + ẏ.
+pub(crate) fn jvp<F: Float>(_ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    add_dots(dots[0].clone(), dots[1].clone())
 }
 
 #[cfg(test)]

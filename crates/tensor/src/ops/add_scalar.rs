@@ -10,6 +10,7 @@
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -23,6 +24,11 @@ impl<F: Float> Tensor<F> {
 // y = x + c: dy/dx = 1, so ∂L/∂x = ∂L/∂y.
 pub(crate) fn backward<F: Float>(_ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
     smallvec![Some(grad_out.clone())]
+}
+
+// y = x + c: ẏ = ẋ.
+pub(crate) fn jvp<F: Float>(_ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    dots[0].clone()
 }
 
 #[cfg(test)]

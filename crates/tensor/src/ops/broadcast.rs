@@ -11,6 +11,7 @@
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::shape::{broadcast_axes, can_broadcast_to};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -71,6 +72,11 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("broadcast rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.sum_to_shape(from))]
+}
+
+// y = broadcast(x): linear, so ẏ = broadcast(ẋ).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    Some(dots[0].as_ref()?.broadcast_to(ctx.shape()))
 }
 
 #[cfg(test)]

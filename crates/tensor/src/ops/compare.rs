@@ -1,7 +1,8 @@
 //! Comparisons: `gt`, `ge`, `lt`, `le` against another tensor (broadcasting) or a scalar
 //! (`gt_scalar`, …), PyTorch's `x > y`. They return a boolean mask, an `ndarray::ArrayD<bool>`
 //! (see `where_cond` for why masks are plain arrays), and record nothing: a comparison is
-//! piecewise constant, so it has no gradient. As in IEEE arithmetic and PyTorch, every
+//! piecewise constant, so it has no gradient, and no JVP rule either: its tangent is zero
+//! (forward mode sees a constant, like reverse mode). As in IEEE arithmetic and PyTorch, every
 //! comparison with NaN is false.
 //!
 //! ```

@@ -12,6 +12,7 @@
 use ndarray::Axis;
 
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -101,6 +102,23 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         start += size;
     }
     grads
+}
+
+// y = [x₀ | x₁ | …]: linear, so ẏ = [ẋ₀ | ẋ₁ | …], a zero block for an input with no tangent.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::Concat { axis, .. } = ctx.op else {
+        unreachable!("concat rule on {:?}", ctx.op)
+    };
+    let blocks: Vec<Tensor<F>> = dots
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            d.clone()
+                .unwrap_or_else(|| Tensor::zeros(ctx.input(k).shape()))
+        })
+        .collect();
+    let refs: Vec<&Tensor<F>> = blocks.iter().collect();
+    Some(Tensor::concat(&refs, *axis))
 }
 
 #[cfg(test)]

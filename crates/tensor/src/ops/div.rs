@@ -10,6 +10,7 @@ use smallvec::smallvec;
 
 use super::binary;
 use crate::error::{or_panic, Result};
+use crate::forward::{add_dots, Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -39,6 +40,14 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         .needs_grad(1)
         .then(|| -(grad_out.mul(&ctx.saved(1)).div(&y)));
     smallvec![grad_x, grad_y]
+}
+
+// z = x / y: ż = ẋ / y − z ⊙ ẏ / y.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let y = ctx.input(1);
+    let dx = dots[0].as_ref().map(|dx| dx.div(y));
+    let dy = dots[1].as_ref().map(|dy| -(ctx.output().mul(dy).div(y)));
+    add_dots(dx, dy)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -45,6 +46,14 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
     let two_over_sqrt_pi = F::from_f64(std::f64::consts::FRAC_2_SQRT_PI);
     let slope = x.mul(&x).neg().exp().mul_scalar(two_over_sqrt_pi);
     smallvec![Some(grad_out.mul(&slope))]
+}
+
+// y = erf(x): ẏ = (2/√π)·e^(−x²) ⊙ ẋ.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let x = ctx.input(0);
+    let two_over_sqrt_pi = F::from_f64(std::f64::consts::FRAC_2_SQRT_PI);
+    let slope = x.mul(x).neg().exp().mul_scalar(two_over_sqrt_pi);
+    Some(dots[0].as_ref()?.mul(&slope))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -21,6 +22,11 @@ impl<F: Float> Tensor<F> {
 // y = eˣ: dy/dx = eˣ = y, so the rule reuses the saved output: ∂L/∂x = ∂L/∂y ⊙ y.
 pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
     smallvec![Some(grad_out.mul(&ctx.saved(0)))]
+}
+
+// y = eˣ: ẏ = y ⊙ ẋ.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    Some(dots[0].as_ref()?.mul(ctx.output()))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use smallvec::smallvec;
 
 use super::unfold::{contiguous, fold_kernel, image_hw, Geometry};
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor, Window};
 
@@ -92,6 +93,14 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("fold rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.unfold(window))]
+}
+
+// y = fold(cols): linear, so ẏ = fold(ċols), with the same window.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::Fold { window, size } = ctx.op else {
+        unreachable!("fold rule on {:?}", ctx.op)
+    };
+    Some(dots[0].as_ref()?.fold(size, window))
 }
 
 #[cfg(test)]

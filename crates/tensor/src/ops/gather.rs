@@ -19,6 +19,7 @@ use smallvec::smallvec;
 
 use super::index_select::check_indices;
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -73,6 +74,14 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("gather rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.scatter_add(*axis, Arc::clone(index), input))]
+}
+
+// y = gather(x, index): linear, so ẏ = gather(ẋ, index).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::Gather { axis, index, .. } = ctx.op else {
+        unreachable!("gather rule on {:?}", ctx.op)
+    };
+    Some(dots[0].as_ref()?.gather(*axis, index))
 }
 
 /// The rows of x and of the index along the last axis, when `axis` is the last, both are

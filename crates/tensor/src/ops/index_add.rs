@@ -7,6 +7,7 @@ use ndarray::{ArrayD, Axis};
 use smallvec::smallvec;
 
 use crate::error::or_panic;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -43,6 +44,23 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("index_add rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.index_select(*axis, indices))]
+}
+
+// y = index_add(x): linear, so ẏ = index_add(ẋ).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::IndexAdd {
+        axis,
+        indices,
+        size,
+    } = ctx.op
+    else {
+        unreachable!("index_add rule on {:?}", ctx.op)
+    };
+    Some(
+        dots[0]
+            .as_ref()?
+            .index_add(*axis, Arc::clone(indices), *size),
+    )
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use ndarray::Axis;
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -71,6 +72,14 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("index_select rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.index_add(*axis, Arc::clone(indices), *size))]
+}
+
+// y = x[indices] along an axis: linear, so ẏ = ẋ[indices].
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::IndexSelect { axis, indices, .. } = ctx.op else {
+        unreachable!("index_select rule on {:?}", ctx.op)
+    };
+    Some(dots[0].as_ref()?.index_select(*axis, indices))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -26,6 +27,11 @@ impl<F: Float> Tensor<F> {
 // y = ln x: dy/dx = 1/x, so ∂L/∂x = ∂L/∂y / x. Saved: x.
 pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
     smallvec![Some(grad_out.div(&ctx.saved(0)))]
+}
+
+// y = ln x: ẏ = ẋ / x.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    Some(dots[0].as_ref()?.div(ctx.input(0)))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -22,6 +23,11 @@ impl<F: Float> Tensor<F> {
 // y = ln(1 + x): dy/dx = 1/(1 + x), so ∂L/∂x = ∂L/∂y / (1 + x). Saved: x.
 pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
     smallvec![Some(grad_out.div(&ctx.saved(0).add_scalar(F::one())))]
+}
+
+// y = ln(1 + x): ẏ = ẋ / (1 + x).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    Some(dots[0].as_ref()?.div(&ctx.input(0).add_scalar(F::one())))
 }
 
 #[cfg(test)]

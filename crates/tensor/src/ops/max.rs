@@ -16,6 +16,7 @@ use smallvec::smallvec;
 
 use super::materialize;
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::shape::{axis_index, inverse_permutation, normalize_axes, reduced_shape, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
@@ -152,6 +153,15 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         .reshape(&reduced_shape(x.shape(), axes, true))
         .broadcast_to(x.shape());
     smallvec![Some(spread.mul(&mask))]
+}
+
+// y = max over a group of x: ẏ = Σ_group onehot(argmax) ⊙ ẋ, the first maximum's tangent.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::Max { axes, keepdim } = ctx.op else {
+        unreachable!("max rule on {:?}", ctx.op)
+    };
+    let onehot = Tensor::from_array(argmax_mask(&ctx.input(0).value(), axes));
+    Some(dots[0].as_ref()?.mul(&onehot).sum_axes(axes, *keepdim))
 }
 
 #[cfg(test)]

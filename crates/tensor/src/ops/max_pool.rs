@@ -32,6 +32,7 @@ use smallvec::smallvec;
 use super::conv::window_of;
 use super::unfold::contiguous;
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -275,6 +276,16 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         flat.scatter_add(2, Arc::clone(index), &[n, c, plane])
             .reshape(input)
     )]
+}
+
+// y[n, c, k] = x[n, c, index[n, c, k]]: a gather, so ẏ is ẋ gathered at the same maxima.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::MaxPool { index, input } = ctx.op else {
+        unreachable!("max_pool rule on {:?}", ctx.op)
+    };
+    let plane: usize = input[2..].iter().product();
+    let flat = dots[0].as_ref()?.reshape(&[input[0], input[1], plane]);
+    Some(flat.gather(2, index).reshape(ctx.shape()))
 }
 
 #[cfg(test)]

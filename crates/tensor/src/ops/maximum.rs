@@ -16,6 +16,7 @@ use smallvec::smallvec;
 
 use super::{binary, zip_map};
 use crate::error::{or_panic, Result};
+use crate::forward::{add_dots, Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -90,6 +91,28 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         .needs_grad(1)
         .then(|| grad_out.mul(&Tensor::from_array(zip_map(&b, &a, share))));
     smallvec![grad_a, grad_b]
+}
+
+// z = max(a, b): ż = [a > b] ⊙ ȧ + [b > a] ⊙ ḃ, ties ½ each (the transpose of backward's split).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let (a, b) = (ctx.input(0).value(), ctx.input(1).value());
+    let half = F::from_f64(0.5);
+    let share = |x: F, y: F| {
+        if x > y {
+            F::one()
+        } else if x == y {
+            half
+        } else {
+            F::zero()
+        }
+    };
+    let da = dots[0]
+        .as_ref()
+        .map(|da| da.mul(&Tensor::from_array(zip_map(&a, &b, share))));
+    let db = dots[1]
+        .as_ref()
+        .map(|db| db.mul(&Tensor::from_array(zip_map(&b, &a, share))));
+    add_dots(da, db)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! One file per op: its forward pass, its backward rule headed by the maths, and its tests.
-//! Files of primitives define a `backward` function that `tape/backward.rs` dispatches to;
+//! Files of primitives define a `backward` function that `tape/backward.rs` dispatches to,
+//! and beside it a `jvp` function (forward mode) that `forward/mod.rs` dispatches to;
 //! composites (sub, mean, softmax, …) record only primitives and have no rule of their own.
 
 pub(crate) mod abs;

@@ -11,6 +11,7 @@ use smallvec::smallvec;
 
 use super::binary;
 use crate::error::{or_panic, Result};
+use crate::forward::{add_dots, Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -53,6 +54,13 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         ctx.needs_grad(0).then(|| grad_out.mul(&ctx.saved(1))),
         ctx.needs_grad(1).then(|| grad_out.mul(&ctx.saved(0))),
     ]
+}
+
+// z = x ⊙ y: ż = ẋ ⊙ y + x ⊙ ẏ (the product rule).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let dx = dots[0].as_ref().map(|dx| dx.mul(ctx.input(1)));
+    let dy = dots[1].as_ref().map(|dy| ctx.input(0).mul(dy));
+    add_dots(dx, dy)
 }
 
 #[cfg(test)]

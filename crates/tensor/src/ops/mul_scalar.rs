@@ -9,6 +9,7 @@
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -25,6 +26,14 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("mul_scalar rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.mul_scalar(F::from_f64(*c)))]
+}
+
+// y = c·x: ẏ = c·ẋ.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::MulScalar(c) = ctx.op else {
+        unreachable!("mul_scalar rule on {:?}", ctx.op)
+    };
+    Some(dots[0].as_ref()?.mul_scalar(F::from_f64(*c)))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `multinomial`: seeded draws of category indices from the rows of a probability tensor,
 //! PyTorch's `torch.multinomial(probs, num_samples, replacement, generator)`. It returns
-//! indices (`ndarray::ArrayD<usize>`), so it has no gradient.
+//! indices (`ndarray::ArrayD<usize>`), so it has no gradient, and no JVP rule: the tangent
+//! of a draw is zero (it records nothing, so forward mode sees a constant).
 //!
 //! `probs` is `[C]` (one distribution, giving `[num_samples]`) or `[R, C]` (one per row,
 //! giving `[R, num_samples]`). Rows are non-negative weights that need not sum to 1: category

@@ -15,6 +15,7 @@ use smallvec::smallvec;
 
 use super::materialize;
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -105,6 +106,17 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("narrow rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.pad(axis, start, size - start - len))]
+}
+
+// y = x[start..start + len]: linear, so ẏ = ẋ[start..start + len].
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::Narrow {
+        axis, start, len, ..
+    } = *ctx.op
+    else {
+        unreachable!("narrow rule on {:?}", ctx.op)
+    };
+    Some(dots[0].as_ref()?.narrow(axis, start, len))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use ndarray::{ArrayD, Axis, Slice};
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result};
+use crate::forward::{Dots, JvpCtx};
 use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -60,6 +61,19 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
     };
     let len = ctx.shape()[axis] - before - after;
     smallvec![Some(grad_out.narrow(axis, before, len))]
+}
+
+// y = pad(x): linear, so ẏ = pad(ẋ) (the zeros are constant).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::Pad {
+        axis,
+        before,
+        after,
+    } = *ctx.op
+    else {
+        unreachable!("pad rule on {:?}", ctx.op)
+    };
+    Some(dots[0].as_ref()?.pad(axis, before, after))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::shape::{axis_index, inverse_permutation, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -89,6 +90,14 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("permute rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.permute(&inverse_permutation(axes)))]
+}
+
+// y = permute(x, p): linear, so ẏ = permute(ẋ, p).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::Permute { axes } = ctx.op else {
+        unreachable!("permute rule on {:?}", ctx.op)
+    };
+    Some(dots[0].as_ref()?.permute(axes))
 }
 
 #[cfg(test)]

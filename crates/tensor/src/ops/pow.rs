@@ -12,6 +12,7 @@ use smallvec::smallvec;
 
 use super::{binary, mask, zip_map};
 use crate::error::{or_panic, Result};
+use crate::forward::{add_dots, Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -53,6 +54,19 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         grad_out.mul(&ctx.saved(2)).mul(&safe_a.ln())
     });
     smallvec![grad_a, grad_b]
+}
+
+// z = aᵇ: ż = b·aᵇ⁻¹ ⊙ ȧ + z·ln a ⊙ ḃ, with ln a read as 0 where a = 0 (as backward does).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let (a, b) = (ctx.input(0), ctx.input(1));
+    let da = dots[0]
+        .as_ref()
+        .map(|da| da.mul(b).mul(&a.pow(&b.add_scalar(-F::one()))));
+    let db = dots[1].as_ref().map(|db| {
+        let safe_a = a.add(&mask(a, |x| x == F::zero()));
+        db.mul(ctx.output()).mul(&safe_a.ln())
+    });
+    add_dots(da, db)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -35,6 +36,19 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
     let p = F::from_f64(*p);
     let slope = ctx.saved(0).powf(p - F::one()).mul_scalar(p);
     smallvec![Some(grad_out.mul(&slope))]
+}
+
+// y = xᵖ: ẏ = p·xᵖ⁻¹ ⊙ ẋ (0 for p = 0, as backward).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::PowScalar(p) = ctx.op else {
+        unreachable!("powf rule on {:?}", ctx.op)
+    };
+    let dx = dots[0].as_ref()?;
+    if *p == 0.0 {
+        return Some(dx.mul_scalar(F::zero()));
+    }
+    let p = F::from_f64(*p);
+    Some(dx.mul(&ctx.input(0).powf(p - F::one()).mul_scalar(p)))
 }
 
 #[cfg(test)]

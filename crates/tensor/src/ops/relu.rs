@@ -10,6 +10,7 @@
 use smallvec::smallvec;
 
 use super::{mask, unary};
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -43,6 +44,15 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         return smallvec![Some(Tensor::from_array(grad_x))];
     }
     smallvec![Some(grad_out.mul(&mask(&x, |x| x > F::zero())))]
+}
+
+// y = max(x, 0): ẏ = [x > 0] ⊙ ẋ (0 at x = 0, as backward).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    Some(
+        dots[0]
+            .as_ref()?
+            .mul(&mask(ctx.input(0), |x| x > F::zero())),
+    )
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use ndarray::IxDyn;
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::tensor::Repr;
 use crate::{Float, Tensor};
@@ -116,6 +117,11 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("reshape rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.reshape(from))]
+}
+
+// y = reshape(x): linear, so ẏ = reshape(ẋ).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    Some(dots[0].as_ref()?.reshape(ctx.shape()))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use smallvec::smallvec;
 
 use super::gather::{last_axis_rows, targets};
 use crate::error::or_panic;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -62,6 +63,18 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("scatter_add rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.gather(*axis, index))]
+}
+
+// y = scatter_add(x, index): linear, so ẏ = scatter_add(ẋ, index).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::ScatterAdd { axis, index, shape } = ctx.op else {
+        unreachable!("scatter_add rule on {:?}", ctx.op)
+    };
+    Some(
+        dots[0]
+            .as_ref()?
+            .scatter_add(*axis, Arc::clone(index), shape),
+    )
 }
 
 #[cfg(test)]

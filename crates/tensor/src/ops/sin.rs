@@ -8,6 +8,7 @@
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -22,6 +23,11 @@ impl<F: Float> Tensor<F> {
 // op, so a second pass differentiates it again (d²/dx² sin x = −sin x).
 pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
     smallvec![Some(grad_out.mul(&ctx.saved(0).cos()))]
+}
+
+// y = sin x: ẏ = cos x ⊙ ẋ.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    Some(dots[0].as_ref()?.mul(&ctx.input(0).cos()))
 }
 
 #[cfg(test)]

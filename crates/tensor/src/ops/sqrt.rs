@@ -8,6 +8,7 @@
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -24,6 +25,15 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
     smallvec![Some(
         grad_out.div(&ctx.saved(0).mul_scalar(F::from_f64(2.0)))
     )]
+}
+
+// y = √x: ẏ = ẋ / (2y).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    Some(
+        dots[0]
+            .as_ref()?
+            .div(&ctx.output().mul_scalar(F::from_f64(2.0))),
+    )
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use ndarray::{ArrayD, Axis};
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result};
+use crate::forward::{Dots, JvpCtx};
 use crate::shape::{normalize_axes, reduced_shape, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -113,6 +114,14 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
     };
     let kept = grad_out.reshape(&reduced_shape(input, axes, true));
     smallvec![Some(kept.broadcast_to(input))]
+}
+
+// y = Σ_axes x: linear, so ẏ = Σ_axes ẋ.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::Sum { axes, keepdim, .. } = ctx.op else {
+        unreachable!("sum rule on {:?}", ctx.op)
+    };
+    Some(dots[0].as_ref()?.sum_axes(axes, *keepdim))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use ndarray::Zip;
 use smallvec::smallvec;
 
 use super::unary;
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -71,6 +72,12 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
     }
     let slope = y.mul(&y).neg().add_scalar(F::one());
     smallvec![Some(grad_out.mul(&slope))]
+}
+
+// y = tanh x: ẏ = (1 − y²) ⊙ ẋ.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let y = ctx.output();
+    Some(dots[0].as_ref()?.mul(&y.mul(y).neg().add_scalar(F::one())))
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ use smallvec::smallvec;
 
 use super::materialize;
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::parallel;
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -358,6 +359,14 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         unreachable!("unfold rule on {:?}", ctx.op)
     };
     smallvec![Some(grad_out.fold(size, window))]
+}
+
+// cols = unfold(x): linear, so ċols = unfold(ẋ), with the same window.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::Unfold { window, .. } = ctx.op else {
+        unreachable!("unfold rule on {:?}", ctx.op)
+    };
+    Some(dots[0].as_ref()?.unfold(window))
 }
 
 #[cfg(test)]

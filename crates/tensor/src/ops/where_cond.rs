@@ -43,6 +43,7 @@ use ndarray::{ArrayD, IxDyn, Zip};
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result};
+use crate::forward::{Dots, JvpCtx};
 use crate::shape::broadcast_shapes;
 use crate::tape::{is_grad_enabled, record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -129,6 +130,19 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         ctx.needs_grad(0).then(|| pick(grad_out, &zero)),
         ctx.needs_grad(1).then(|| pick(&zero, grad_out)),
     ]
+}
+
+// out = cond ? a : b: ȯut = cond ? ȧ : ḃ (selected, never masked, as backward).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::WhereCond { cond } = ctx.op else {
+        unreachable!("where_cond rule on {:?}", ctx.op)
+    };
+    let zero = Tensor::scalar(F::zero());
+    let (da, db) = (
+        dots[0].clone().unwrap_or_else(|| zero.clone()),
+        dots[1].clone().unwrap_or(zero),
+    );
+    Some(or_panic(where_arc("where_cond", cond.clone(), &da, &db)))
 }
 
 #[cfg(test)]

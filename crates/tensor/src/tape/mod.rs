@@ -40,7 +40,7 @@ pub use backward::grad;
 pub(crate) use backward::BackwardCtx;
 pub use op::Op;
 pub use record::{is_grad_enabled, no_grad};
-pub(crate) use record::{record, Saved};
+pub(crate) use record::{record, GradMode, Saved};
 pub use trace::Trace;
 
 /// The index of a node on its tape.

@@ -118,6 +118,8 @@ pub(crate) fn record<F: Float>(
         };
         ids.push(id);
     }
+    // Forward mode (crate::forward) needs the op and the input ids once the node is pushed.
+    let jvp = crate::forward::is_forward_ad_enabled().then(|| (op.clone(), ids.clone()));
     let own_id = nodes.len();
     let mut saved_values = SmallVec::new();
     for s in saved {
@@ -138,13 +140,17 @@ pub(crate) fn record<F: Float>(
         },
     );
     drop(nodes);
-    Ok(Tensor {
+    let output = Tensor {
         repr: Repr::Recorded {
             value: output,
             tape,
             id,
         },
-    })
+    };
+    if let Some((op, ids)) = jvp {
+        crate::forward::on_record(&op, inputs, &ids, &output);
+    }
+    Ok(output)
 }
 
 fn leaf_node<F: Float>(op: Op, shape: &[usize], param: Option<crate::Param<F>>) -> Node<F> {

@@ -20,6 +20,7 @@ use ndarray::IxDyn;
 use smallvec::smallvec;
 
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{add_dots, Dots, JvpCtx};
 use crate::shape::broadcast_shapes;
 use crate::tape::{is_grad_enabled, record, BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
@@ -182,6 +183,26 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
             (true, true) => g.matmul_t(&a, true, true),
         });
     smallvec![grad_a, grad_b]
+}
+
+// C = op(A)·op(B): bilinear, so Ċ = op(Ȧ)·op(B) + op(A)·op(Ḃ), each a recorded matmul with
+// the node's own transpose flags.
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::MatMul {
+        transpose_lhs,
+        transpose_rhs,
+    } = *ctx.op
+    else {
+        unreachable!("matmul rule on {:?}", ctx.op)
+    };
+    let (a, b) = (ctx.input(0), ctx.input(1));
+    let da = dots[0]
+        .as_ref()
+        .map(|da| da.matmul_t(b, transpose_lhs, transpose_rhs));
+    let db = dots[1]
+        .as_ref()
+        .map(|db| a.matmul_t(db, transpose_lhs, transpose_rhs));
+    add_dots(da, db)
 }
 
 #[cfg(test)]
