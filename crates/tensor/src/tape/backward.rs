@@ -134,6 +134,12 @@ pub(super) enum Target<'a> {
 
 /// Sweeps from `root` with adjoint `seed`, delivering gradients to `target`.
 ///
+/// A consuming sweep (`Mode::Consume`) holds the tape's lock throughout (its rules record
+/// nothing) and frees each node it visits. When it visited every node, the whole tape is
+/// freed and marked consumed; otherwise the nodes it did not reach — another loss's graph,
+/// built on the same tape from the same parameters — stay intact for their own `backward`,
+/// as in PyTorch, where `a.backward(); b.backward()` works when `a` and `b` share only leaves.
+///
 /// `observer` is shown each node's adjoint and what its rule sends to each input. The sweep
 /// is generic over it, so the untraced sweep ([`Untraced`], whose methods are empty) compiles
 /// to the same loop as if it were not there: tracing costs nothing unless it is asked for.
@@ -145,10 +151,6 @@ pub(super) fn sweep<F: Float>(
     target: Target,
     observer: &mut impl Observer<F>,
 ) -> Result<Vec<Option<Tensor<F>>>> {
-    let wanted = match target {
-        Target::Params => &[][..],
-        Target::Nodes(ids) => ids,
-    };
     let Repr::Recorded { tape, id: root, .. } = &root.repr else {
         return Err(TensorError::NotRecorded { op });
     };
@@ -158,8 +160,10 @@ pub(super) fn sweep<F: Float>(
         tape: tape.id(),
     };
     let mut owned = if mode == Mode::Consume {
-        let mut nodes = tape.take_nodes().ok_or_else(consumed)?;
-        nodes.truncate(root + 1);
+        let nodes = tape.nodes();
+        if tape.is_consumed() {
+            return Err(consumed());
+        }
         Some(nodes)
     } else if tape.is_consumed() {
         return Err(consumed());
@@ -167,34 +171,122 @@ pub(super) fn sweep<F: Float>(
         None
     };
     let _mode = GradMode::set(mode == Mode::CreateGraph);
-    let mut grads: Vec<Option<Tensor<F>>> = vec![None; root + 1];
-    grads[root] = Some(seed);
-    let mut found: Vec<Option<Tensor<F>>> = vec![None; wanted.len()];
+    let mut state = SweepState {
+        op,
+        mode,
+        grads: vec![None; root + 1],
+        found: vec![None; target.wanted().len()],
+        // Nodes above the root belong to other graphs: only without them can the sweep drop
+        // the nodes above the one it visits as it goes (which keeps W4 fast).
+        truncate: owned.as_ref().is_some_and(|nodes| nodes.len() == root + 1),
+        all_swept: true,
+        len_before: owned.as_ref().map_or(0, |nodes| nodes.len()),
+    };
+    // With nodes above the root, the tape is freed whole only if earlier sweeps took them.
+    state.all_swept = owned
+        .as_ref()
+        .is_some_and(|nodes| nodes[root + 1..].iter().all(Node::is_swept));
+    state.grads[root] = Some(seed);
+    let result = run_sweep(tape, root, &target, &mut state, owned.as_deref_mut(), observer);
+    if let Some(nodes) = owned.as_deref_mut() {
+        if result.is_ok() && state.all_swept {
+            tape.consume(nodes, state.len_before);
+        } else {
+            // Truncated ids come back as stale markers: tensors may still name them.
+            let stale = tape.id();
+            if nodes.len() < root + 1 {
+                nodes.resize_with(root + 1, || Node::leaf(Op::Stale { tape: stale }, &[], None));
+            }
+            super::nodes_dropped(state.len_before - nodes.len());
+        }
+    }
+    result.map(|()| state.found)
+}
+
+/// The sweep's working state, kept outside the loop so that an error leaves the tape whole.
+struct SweepState<F: Float> {
+    /// The caller's name for error messages (`backward`, `grad`).
+    op: &'static str,
+    mode: Mode,
+    /// `grads[i]`: the adjoint of node i, once every consumer of node i has added to it.
+    grads: Vec<Option<Tensor<F>>>,
+    /// The gradients of the wanted nodes (for `grad`).
+    found: Vec<Option<Tensor<F>>>,
+    /// Whether nodes above the one visited can still be dropped (a consuming sweep that so
+    /// far reached every node below the tape's end).
+    truncate: bool,
+    /// Whether every node visited so far was reached by this sweep or an earlier one.
+    all_swept: bool,
+    /// The tape's length when a consuming sweep began.
+    len_before: usize,
+}
+
+impl Target<'_> {
+    fn wanted(&self) -> &[NodeId] {
+        match self {
+            Target::Params => &[],
+            Target::Nodes(ids) => ids,
+        }
+    }
+}
+
+/// The loop of [`sweep`]: from the root down, each reached node's rule adds its inputs'
+/// contributions. `owned` is the locked node list of a consuming sweep.
+fn run_sweep<F: Float>(
+    tape: &Tape<F>,
+    root: NodeId,
+    target: &Target,
+    state: &mut SweepState<F>,
+    mut owned: Option<&mut Vec<Node<F>>>,
+    observer: &mut impl Observer<F>,
+) -> Result<()> {
+    let (op, mode) = (state.op, state.mode);
+    let wanted = target.wanted();
+    let grads = &mut state.grads;
+    let tape_id = tape.id();
+    // A visited node of a consuming sweep that kept its nodes, to free once its rule ran.
+    let mut visited: Option<NodeId> = None;
     for i in (0..=root).rev() {
-        // The node: read in place from a consumed tape, whose nodes above i are freed as the
-        // sweep goes (dropped where they lie: moving each node out cost 7% of W4), or copied
-        // out of the lock, because a second-order rule records onto this very tape.
-        if let Some(nodes) = owned.as_mut() {
-            nodes.truncate(i + 1);
+        // The node: read in place from a consuming sweep's list, whose nodes above i are
+        // dropped where they lie while the sweep has reached them all (moving each node out
+        // cost 7% of W4), or copied out of the lock, because a second-order rule records
+        // onto this very tape.
+        if let Some(nodes) = owned.as_deref_mut() {
+            if let Some(v) = visited.take() {
+                nodes[v].free(tape_id);
+            }
+            if state.truncate {
+                nodes.truncate(i + 1);
+            }
         }
         let Some(grad_out) = grads[i].take() else {
-            continue; // no path from node i to the root
+            // no path from node i to the root
+            if let Some(nodes) = owned.as_deref() {
+                if !nodes[i].is_swept() {
+                    state.truncate = false;
+                    state.all_swept = false;
+                }
+            }
+            continue;
         };
         observer.adjoint(i, &grad_out);
         let copied;
-        let node = match &owned {
-            Some(nodes) => &nodes[i],
+        let node = match owned.as_deref() {
+            Some(nodes) => {
+                visited = Some(i);
+                &nodes[i]
+            }
             None => {
                 copied = tape.nodes()[i].clone();
                 &copied
             }
         };
-        for (slot, _) in found.iter_mut().zip(wanted).filter(|(_, &w)| w == i) {
+        for (slot, _) in state.found.iter_mut().zip(wanted).filter(|(_, &w)| w == i) {
             *slot = Some(grad_out.clone());
         }
         match &node.op {
             Op::Leaf => {
-                if let (Some(param), Target::Params) = (&node.param, &target) {
+                if let (Some(param), Target::Params) = (&node.param, target) {
                     param.accumulate_grad(grad_out.into_value());
                 }
                 continue;
@@ -235,7 +327,10 @@ pub(super) fn sweep<F: Float>(
             }
         }
     }
-    Ok(found)
+    if let (Some(nodes), Some(v)) = (owned, visited) {
+        nodes[v].free(tape_id);
+    }
+    Ok(())
 }
 
 /// `slot += g`: in place on a first-order pass, recorded on a second-order one.
@@ -290,6 +385,20 @@ pub(super) fn unit_seed<F: Float>(op: &'static str, root: &Tensor<F>) -> Result<
 impl<F: Float> Tensor<F> {
     /// Reverse-mode differentiation from this one-element tensor (usually a loss): adds
     /// ∂self/∂p to the gradient of every parameter `p` it depends on, then frees the graph.
+    ///
+    /// Only the nodes this pass visits are freed. Two losses that share nothing but
+    /// parameters can each run their own `backward`, in either order, and their gradients
+    /// accumulate, as in PyTorch:
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let w = Tensor::<f64>::scalar(2.0).requires_grad();
+    /// let (a, b) = ((&w * 3.0).sum(), (&w * &w).sum()); // ∂a/∂w = 3, ∂b/∂w = 2w = 4
+    /// a.backward();
+    /// b.backward();
+    /// assert_eq!(w.grad().unwrap().item(), 7.0);
+    /// ```
+    /// A second pass through a node the first one freed is an error (`Consumed`), as is
+    /// PyTorch's "backward through the graph a second time"; `backward_retain` keeps it.
     ///
     /// # Panics
     /// With the message of [`try_backward`](Self::try_backward)'s error.

@@ -103,13 +103,17 @@ pub(crate) fn record<F: Float>(
                 value, tape: other, ..
             } if !other.same_as(&tape) => {
                 let stale = Op::Stale { tape: other.id() };
-                Some(push_node(&mut nodes, leaf_node(stale, value.shape(), None)))
+                Some(push_node(&mut nodes, Node::leaf(stale, value.shape(), None)))
             }
             Repr::Recorded { id, .. } => Some(*id),
-            Repr::Param(p) => Some(match p.leaf_on(tape_id) {
+            // A cached leaf a partial sweep truncated (now `stale`) is lifted anew.
+            Repr::Param(p) => Some(match p
+                .leaf_on(tape_id)
+                .filter(|&id| matches!(nodes[id].op, Op::Leaf))
+            {
                 Some(id) => id,
                 None => {
-                    let leaf = leaf_node(Op::Leaf, p.shape(), Some(p.clone()));
+                    let leaf = Node::leaf(Op::Leaf, p.shape(), Some(p.clone()));
                     let id = push_node(&mut nodes, leaf);
                     p.set_leaf(tape_id, id);
                     id
@@ -135,6 +139,7 @@ pub(crate) fn record<F: Float>(
             saved: saved_values,
             shape,
             param: None,
+            swept: false,
         },
     );
     drop(nodes);
@@ -145,16 +150,6 @@ pub(crate) fn record<F: Float>(
             id,
         },
     })
-}
-
-fn leaf_node<F: Float>(op: Op, shape: &[usize], param: Option<crate::Param<F>>) -> Node<F> {
-    Node {
-        op,
-        inputs: SmallVec::new(),
-        saved: SmallVec::new(),
-        shape: shape.into(),
-        param,
-    }
 }
 
 /// The tape an op records on: the one its recorded inputs share, or the thread's current tape
