@@ -59,5 +59,7 @@ pub use ops::tril::{tril_mask, triu_mask};
 pub use ops::unfold::Window;
 pub use param::Param;
 pub use shape::Dim;
-pub use tape::{debug, grad, is_grad_enabled, no_grad, NodeId, Op, Tape, Trace};
+pub use tape::{
+    debug, grad, grad_with, is_grad_enabled, no_grad, GradOptions, NodeId, Op, Tape, Trace,
+};
 pub use tensor::Tensor;

@@ -481,7 +481,8 @@ impl<F: Float> Tensor<F> {
 ///
 /// With `create_graph`, the backward rules are recorded, so the returned gradients are on the
 /// tape and can be differentiated again; the graph is kept. Without it, the graph is freed.
-/// An input the output does not depend on gets a zero gradient.
+/// An input the output does not depend on is an error, as in PyTorch; [`grad_with`] with
+/// [`GradOptions::allow_unused`] or [`GradOptions::materialize_grads`] accepts it.
 ///
 /// Hessian-vector product of f(x) = x³ (f'' = 6x):
 /// ```
@@ -495,12 +496,62 @@ impl<F: Float> Tensor<F> {
 ///
 /// # Errors
 /// `NotScalar`, `NotRecorded` and `Consumed` as for `backward`; `DifferentTapes` when an input
-/// is on another tape; `InvalidArgument` when an input requires no gradient at all.
+/// is on another tape; `InvalidArgument` when an input requires no gradient at all, or when
+/// the output does not depend on an input (the message says which).
 pub fn grad<F: Float>(
     output: &Tensor<F>,
     inputs: &[&Tensor<F>],
     create_graph: bool,
 ) -> Result<Vec<Tensor<F>>> {
+    let options = GradOptions {
+        create_graph,
+        ..GradOptions::default()
+    };
+    let grads = grad_with(output, inputs, options)?;
+    // Without allow_unused, grad_with returned an error rather than a `None`.
+    Ok(grads.into_iter().flatten().collect())
+}
+
+/// Options of [`grad_with`], named as `torch.autograd.grad`'s keyword arguments. The default
+/// (all `false`) is PyTorch's: first order, and an error for an unused input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GradOptions {
+    /// Record the backward rules, so that the gradients can be differentiated again (the
+    /// graph is kept); otherwise the pass frees the nodes it visits.
+    pub create_graph: bool,
+    /// An input the output does not depend on gets `None` instead of an error.
+    pub allow_unused: bool,
+    /// An input the output does not depend on gets zeros of its shape (implies
+    /// `allow_unused`): its gradient, mathematically, but a silent zero can hide a bug — a
+    /// layer left out of the forward pass — so it must be asked for.
+    pub materialize_grads: bool,
+}
+
+/// [`grad`] with [`GradOptions`]: `None` for an input the output does not depend on when
+/// `allow_unused` is set (zeros with `materialize_grads`), and an error naming the input
+/// otherwise.
+///
+/// ```
+/// use tapegrad_tensor::{grad_with, GradOptions, Tensor};
+/// let x = Tensor::<f64>::scalar(3.0).requires_grad();
+/// let unused = Tensor::<f64>::ones(&[2]).requires_grad();
+/// let y = &x * &x;
+/// let err = grad_with(&y, &[&x, &unused], GradOptions::default()).unwrap_err();
+/// assert!(err.to_string().contains("input 1"), "{err}");
+/// let y = &x * &x;
+/// let zeros = GradOptions { materialize_grads: true, ..GradOptions::default() };
+/// let g = grad_with(&y, &[&x, &unused], zeros).unwrap();
+/// assert_eq!(g[0].as_ref().unwrap().item(), 6.0); // ∂(x²)/∂x = 2x
+/// assert_eq!(g[1].as_ref().unwrap().to_vec(), vec![0.0, 0.0]);
+/// ```
+///
+/// # Errors
+/// Those of [`grad`]; the unused-input error only without `allow_unused`/`materialize_grads`.
+pub fn grad_with<F: Float>(
+    output: &Tensor<F>,
+    inputs: &[&Tensor<F>],
+    options: GradOptions,
+) -> Result<Vec<Option<Tensor<F>>>> {
     const OP: &str = "grad";
     let seed = unit_seed(OP, output)?;
     let Some(tape) = output.tape() else {
@@ -528,10 +579,10 @@ pub fn grad<F: Float>(
                 })
             }
         };
-        // `usize::MAX` never matches a node: such an input gets zeros below.
+        // `usize::MAX` never matches a node: such an input is unused.
         wanted.push(id.unwrap_or(usize::MAX));
     }
-    let mode = if create_graph {
+    let mode = if options.create_graph {
         Mode::CreateGraph
     } else {
         Mode::Consume
@@ -544,9 +595,25 @@ pub fn grad<F: Float>(
         Target::Nodes(&wanted),
         &mut Untraced,
     )?;
-    Ok(found
+    let allow_unused = options.allow_unused || options.materialize_grads;
+    found
         .into_iter()
         .zip(inputs)
-        .map(|(g, input)| g.unwrap_or_else(|| Tensor::zeros(input.shape())))
-        .collect())
+        .enumerate()
+        .map(|(k, (g, input))| match g {
+            Some(g) => Ok(Some(g)),
+            None if options.materialize_grads => Ok(Some(Tensor::zeros(input.shape()))),
+            None if allow_unused => Ok(None),
+            None => Err(TensorError::InvalidArgument {
+                op: OP,
+                shape: input.shape().to_vec(),
+                rule: format!(
+                    "input {k} (of {}) was not used to compute the output, so it has no \
+                     gradient; set GradOptions::allow_unused to get None for it, or \
+                     materialize_grads to get zeros",
+                    inputs.len()
+                ),
+            }),
+        })
+        .collect()
 }

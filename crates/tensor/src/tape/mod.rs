@@ -36,7 +36,7 @@ use smallvec::SmallVec;
 
 use crate::{Float, Param};
 
-pub use backward::grad;
+pub use backward::{grad, grad_with, GradOptions};
 pub(crate) use backward::BackwardCtx;
 pub use op::Op;
 pub use record::{is_grad_enabled, no_grad};
