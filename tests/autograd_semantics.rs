@@ -125,7 +125,11 @@ fn two_losses_sharing_only_parameters_each_run_backward_and_accumulate() {
         let a = (&w * &x).sum();
         let b = (&w * &w).sum();
         let tape = a.tape().unwrap();
-        assert_eq!(tape.id(), b.tape().unwrap().id(), "both losses share one tape");
+        assert_eq!(
+            tape.id(),
+            b.tape().unwrap().id(),
+            "both losses share one tape"
+        );
         if a_first {
             a.backward();
             b.backward();
@@ -134,7 +138,10 @@ fn two_losses_sharing_only_parameters_each_run_backward_and_accumulate() {
             a.backward();
         }
         assert_eq!(w.grad().unwrap().to_vec(), vec![5.0, 0.0, 6.0]);
-        assert!(tape.is_consumed() && tape.is_empty(), "the second pass freed it all");
+        assert!(
+            tape.is_consumed() && tape.is_empty(),
+            "the second pass freed it all"
+        );
     }
 }
 

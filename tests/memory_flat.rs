@@ -68,7 +68,11 @@ fn ten_thousand_training_steps_leave_no_tape_behind() {
             live_tapes()
         );
     }
-    assert_eq!(live_nodes(), baseline_nodes, "the kept losses hold no nodes");
+    assert_eq!(
+        live_nodes(),
+        baseline_nodes,
+        "the kept losses hold no nodes"
+    );
     drop(kept_losses);
     assert_eq!(
         (live_tapes(), live_nodes()),

@@ -81,6 +81,8 @@ pub enum TensorError {
     NotRecorded { op: &'static str },
     /// The graph was freed by an earlier `backward`.
     Consumed { op: &'static str, tape: u64 },
+    /// Anomaly mode found a NaN or an infinity ([`detect_anomaly`](crate::detect_anomaly)).
+    Anomaly(Box<crate::tape::anomaly::Anomaly>),
 }
 
 impl TensorError {
@@ -101,6 +103,8 @@ impl TensorError {
             | NotScalar { op, .. }
             | NotRecorded { op }
             | Consumed { op, .. } => *op = name,
+            // An anomaly names the op that made it, not the one the user called.
+            Anomaly(_) => {}
         }
         self
     }
@@ -113,6 +117,7 @@ impl fmt::Display for TensorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use TensorError::*;
         match self {
+            Anomaly(anomaly) => write!(f, "{anomaly}"),
             Broadcast { op, lhs, rhs, dim } => {
                 let rank = lhs.len().max(rhs.len());
                 let pick = |s: &[usize]| (dim + s.len()).checked_sub(rank).map(|i| s[i]);

@@ -59,6 +59,8 @@ pub use ops::tril::{tril_mask, triu_mask};
 pub use ops::unfold::Window;
 pub use param::Param;
 pub use shape::Dim;
+pub use tape::anomaly::{detect_anomaly, is_anomaly_enabled, Anomaly};
+pub use tape::hooks::{GradHook, HookHandle};
 pub use tape::{
     debug, grad, grad_with, is_grad_enabled, no_grad, GradOptions, NodeId, Op, Tape, Trace,
 };

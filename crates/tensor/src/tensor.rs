@@ -252,10 +252,14 @@ impl<F: Float> Tensor<F> {
         }
     }
 
-    /// The accumulated gradient of a leaf (`None` before a `backward` reached it, and for
-    /// tensors that are not leaves).
+    /// The accumulated gradient of a leaf, or of an intermediate that asked for it with
+    /// [`retain_grad`](Self::retain_grad); `None` before a `backward` reached it, and for
+    /// other intermediates.
     pub fn grad(&self) -> Option<Tensor<F>> {
-        self.param()?.grad().map(Tensor::from_array)
+        match &self.repr {
+            Repr::Param(p) => p.grad().map(Tensor::from_array),
+            _ => self.retained_grad(),
+        }
     }
 
     /// Forgets a leaf's accumulated gradient (no effect on other tensors).

@@ -29,6 +29,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     /// `gather` when the axis is out of range, `index` has another rank or a larger extent
     /// on another axis, or an index is past the end of `axis`.
+    #[track_caller]
     pub fn try_gather(&self, axis: impl Dim, index: &ArrayD<usize>) -> Result<Tensor<F>> {
         let axis = axis_index("gather", axis, self.shape())?;
         let fits = index.ndim() == self.ndim()
@@ -77,6 +78,7 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
 
 /// The rows of x and of the index along the last axis, when `axis` is the last, both are
 /// contiguous and their other extents agree (max-pooling's and cross-entropy's case).
+#[track_caller]
 pub(crate) fn last_axis_rows<'a>(
     x_shape: &[usize],
     axis: usize,
@@ -107,6 +109,7 @@ fn gather_rows<F: Float>(x: &ArrayD<F>, axis: usize, index: &ArrayD<usize>) -> O
 }
 
 /// `index`'s positions, each with its axis coordinate replaced by the index stored there.
+#[track_caller]
 pub(crate) fn targets<'a>(
     index: &'a ArrayD<usize>,
     axis: usize,

@@ -77,6 +77,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `max` when an axis is out of range or a reduced axis is empty.
+    #[track_caller]
     pub fn try_max_axes(&self, axes: &[impl Dim], keepdim: bool) -> Result<Tensor<F>> {
         let axes = normalize_axes("max", axes, self.shape())?;
         check_nonempty("max", self.shape(), &axes)?;
@@ -106,6 +107,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `argmax` when the axis is out of range or empty.
+    #[track_caller]
     pub fn try_argmax(&self, axis: impl Dim) -> Result<ArrayD<usize>> {
         let axis = axis_index("argmax", axis, self.shape())?;
         check_nonempty("argmax", self.shape(), &[axis])?;

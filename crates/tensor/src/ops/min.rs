@@ -25,6 +25,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `min` when an axis is out of range or a reduced axis is empty.
+    #[track_caller]
     pub fn try_min_axes(&self, axes: &[impl crate::Dim], keepdim: bool) -> Result<Tensor<F>> {
         let max = self
             .neg()

@@ -20,6 +20,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `permute` when `axes` is not a permutation of `0..ndim`.
+    #[track_caller]
     pub fn try_permute(&self, axes: &[impl Dim]) -> Result<Tensor<F>> {
         let axes = &axes
             .iter()
@@ -51,6 +52,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `transpose` when either axis is out of range.
+    #[track_caller]
     pub fn try_transpose(&self, a: impl Dim, b: impl Dim) -> Result<Tensor<F>> {
         let a = axis_index("transpose", a, self.shape())?;
         let b = axis_index("transpose", b, self.shape())?;

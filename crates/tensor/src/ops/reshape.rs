@@ -21,6 +21,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `reshape` when `shape` holds a different number of elements.
+    #[track_caller]
     pub fn try_reshape(&self, shape: &[usize]) -> Result<Tensor<F>> {
         if shape.iter().product::<usize>() != self.numel() {
             return Err(TensorError::ElementCount {
@@ -105,6 +106,7 @@ impl<F: Float> Tensor<F> {
     }
 
     /// All elements in one axis (shape `[numel]`).
+    #[track_caller]
     pub fn flatten(&self) -> Tensor<F> {
         self.reshape(&[self.numel()])
     }

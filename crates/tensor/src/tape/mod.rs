@@ -19,12 +19,15 @@
 //! runs the same loop and returns a [`Trace`]: each node's adjoint and what its rule passed to
 //! its inputs, printed in the layout above ([`trace`]).
 
+pub mod anomaly;
 mod backward;
 pub(crate) use backward::InputGrads;
+pub mod hooks;
 pub(crate) mod op;
 mod print;
 mod record;
 pub mod trace;
+mod watch;
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
@@ -36,8 +39,8 @@ use smallvec::SmallVec;
 
 use crate::{Float, Param};
 
-pub use backward::{grad, grad_with, GradOptions};
 pub(crate) use backward::BackwardCtx;
+pub use backward::{grad, grad_with, GradOptions};
 pub use op::Op;
 pub use record::{is_grad_enabled, no_grad};
 pub(crate) use record::{record, Saved};
@@ -126,6 +129,12 @@ pub(crate) struct TapeData<F: Float> {
     /// reader without the lock (`choose_tape`, `Tape::current`) never has to take it.
     consumed: AtomicBool,
     nodes: Mutex<Vec<Node<F>>>,
+    /// Hooks, retained gradients and anomaly-mode origins ([`hooks`], [`anomaly`]). Locked
+    /// after `nodes` when both are held, never before.
+    pub(crate) sidecar: Mutex<hooks::Sidecar<F>>,
+    /// Whether the sidecar holds hooks or retained gradients: a sweep reads only this flag
+    /// unless it does.
+    pub(crate) watched: AtomicBool,
 }
 
 /// A shared handle to one tape. Every tensor recorded on it holds one, so the tape lives
@@ -160,6 +169,8 @@ impl<F: Float> Tape<F> {
                 id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
                 consumed: AtomicBool::new(false),
                 nodes: Mutex::new(Vec::new()),
+                sidecar: Mutex::new(hooks::Sidecar::default()),
+                watched: AtomicBool::new(false),
             }),
         }
     }

@@ -1,12 +1,14 @@
 //! Recording: how a forward op appends its node, and the `no_grad` switch.
 
 use std::cell::Cell;
+use std::panic::Location;
 use std::sync::Arc;
 
 use ndarray::ArrayD;
 use smallvec::SmallVec;
 
-use super::{push_node, Node, NodeId, Op, Shape, Tape};
+use super::anomaly::{self, Origin};
+use super::{lock, push_node, Node, NodeId, Op, Shape, Tape};
 use crate::error::{Result, TensorError};
 use crate::tensor::Repr;
 use crate::{Float, Tensor};
@@ -73,13 +75,28 @@ pub(crate) enum Saved {
 /// Parameters among the inputs are lifted onto the tape as leaves (once per tape); an input
 /// left over from a consumed tape becomes a `stale` leaf, which is an error only if a
 /// gradient later tries to flow into it (PyTorch's "backward through the graph a second time").
+///
+/// In anomaly mode it also checks `output` for NaN and ±inf and keeps where the op was called
+/// from: the public op's caller, since every function between it and here is
+/// `#[track_caller]`.
+#[track_caller]
 pub(crate) fn record<F: Float>(
     op: Op,
     inputs: &[&Tensor<F>],
     output: ArrayD<F>,
     saved: &[Saved],
 ) -> Result<Tensor<F>> {
+    // Not `.then(Location::caller)`: called through a function pointer, it would name core.
+    let called_at = if anomaly::checks_forward() {
+        Some(Location::caller())
+    } else {
+        None
+    };
+    let found = called_at.and_then(|at| anomaly::check_forward(&op, inputs, &output, at));
     if !is_grad_enabled() || !inputs.iter().any(|t| t.is_tracked()) {
+        if let Some(found) = &found {
+            anomaly::note(found);
+        }
         return Ok(Tensor::from_arc(Arc::new(output)));
     }
     let tape = choose_tape(op.label(), inputs)?;
@@ -103,22 +120,27 @@ pub(crate) fn record<F: Float>(
                 value, tape: other, ..
             } if !other.same_as(&tape) => {
                 let stale = Op::Stale { tape: other.id() };
-                Some(push_node(&mut nodes, Node::leaf(stale, value.shape(), None)))
+                Some(push_node(
+                    &mut nodes,
+                    Node::leaf(stale, value.shape(), None),
+                ))
             }
             Repr::Recorded { id, .. } => Some(*id),
             // A cached leaf a partial sweep truncated (now `stale`) is lifted anew.
-            Repr::Param(p) => Some(match p
-                .leaf_on(tape_id)
-                .filter(|&id| matches!(nodes[id].op, Op::Leaf))
-            {
-                Some(id) => id,
-                None => {
-                    let leaf = Node::leaf(Op::Leaf, p.shape(), Some(p.clone()));
-                    let id = push_node(&mut nodes, leaf);
-                    p.set_leaf(tape_id, id);
-                    id
-                }
-            }),
+            Repr::Param(p) => Some(
+                match p
+                    .leaf_on(tape_id)
+                    .filter(|&id| matches!(nodes[id].op, Op::Leaf))
+                {
+                    Some(id) => id,
+                    None => {
+                        let leaf = Node::leaf(Op::Leaf, p.shape(), Some(p.clone()));
+                        let id = push_node(&mut nodes, leaf);
+                        p.set_leaf(tape_id, id);
+                        id
+                    }
+                },
+            ),
         };
         ids.push(id);
     }
@@ -142,6 +164,22 @@ pub(crate) fn record<F: Float>(
             swept: false,
         },
     );
+    if let Some(location) = called_at {
+        let mut sidecar = lock(&tape.data.sidecar);
+        let input_shapes = inputs.iter().map(|t| t.shape().to_vec()).collect();
+        sidecar.origins.push((
+            id,
+            Origin {
+                location,
+                input_shapes,
+            },
+        ));
+        if let Some(mut found) = found {
+            (found.node, found.tape) = (Some(id), Some(tape_id));
+            anomaly::note(&found);
+            sidecar.forward_anomaly.get_or_insert(found);
+        }
+    }
     drop(nodes);
     Ok(Tensor {
         repr: Repr::Recorded {
