@@ -83,6 +83,8 @@ pub enum TensorError {
     Consumed { op: &'static str, tape: u64 },
     /// Anomaly mode found a NaN or an infinity ([`detect_anomaly`](crate::detect_anomaly)).
     Anomaly(Box<crate::tape::anomaly::Anomaly>),
+    /// A custom op without a forward-mode rule ([`CustomOp::jvp`](crate::CustomOp::jvp)).
+    NoForwardRule { op: &'static str },
 }
 
 impl TensorError {
@@ -104,7 +106,7 @@ impl TensorError {
             | NotRecorded { op }
             | Consumed { op, .. } => *op = name,
             // An anomaly names the op that made it, not the one the user called.
-            Anomaly(_) => {}
+            Anomaly(_) | NoForwardRule { .. } => {}
         }
         self
     }
@@ -118,6 +120,10 @@ impl fmt::Display for TensorError {
         use TensorError::*;
         match self {
             Anomaly(anomaly) => write!(f, "{anomaly}"),
+            NoForwardRule { op } => write!(
+                f,
+                "jvp: no forward-mode rule for custom op {op}; implement CustomOp::jvp"
+            ),
             Broadcast { op, lhs, rhs, dim } => {
                 let rank = lhs.len().max(rhs.len());
                 let pick = |s: &[usize]| (dim + s.len()).checked_sub(rank).map(|i| s[i]);

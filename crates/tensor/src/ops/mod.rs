@@ -14,6 +14,7 @@ pub(crate) mod concat;
 pub(crate) mod conv;
 pub(crate) mod conv_transpose;
 pub(crate) mod cos;
+pub(crate) mod custom;
 pub(crate) mod div;
 pub(crate) mod erf;
 pub(crate) mod exp;

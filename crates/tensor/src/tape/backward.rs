@@ -51,6 +51,16 @@ impl<F: Float> BackwardCtx<'_, F> {
         }
     }
 
+    /// How many arrays the node saved.
+    pub fn saved_len(&self) -> usize {
+        self.node.saved.len()
+    }
+
+    /// The shape of the `k`-th saved array.
+    pub fn saved_shape(&self, k: usize) -> &[usize] {
+        self.node.saved[k].0.shape()
+    }
+
     /// Whether inputs `i` and `j` are the same recorded node (as in `x * x`).
     pub fn same_input(&self, i: usize, j: usize) -> bool {
         self.node.inputs[i].is_some() && self.node.inputs[i] == self.node.inputs[j]
@@ -113,6 +123,7 @@ fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<
         Op::Erf => ops::erf::backward(ctx, grad_out),
         Op::MaxPool { .. } => ops::max_pool::backward(ctx, grad_out),
         Op::WhereCond { .. } => ops::where_cond::backward(ctx, grad_out),
+        Op::Custom(_) => ops::custom::backward(ctx, grad_out),
     }
 }
 
