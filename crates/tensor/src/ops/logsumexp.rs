@@ -22,12 +22,18 @@ use crate::{Float, Tensor};
 impl<F: Float> Tensor<F> {
     /// ln Σ eˣ over all elements, shape `[]`.
     ///
-    /// # Panics
-    /// When the tensor is empty.
+    /// # Errors
+    /// `logsumexp` when the tensor is empty.
+    #[track_caller]
+    pub fn try_logsumexp(&self) -> Result<Tensor<F>> {
+        let all: Vec<usize> = (0..self.ndim()).collect();
+        self.try_logsumexp_axes(&all, false)
+    }
+
+    /// Panicking form of [`try_logsumexp`](Self::try_logsumexp).
     #[track_caller]
     pub fn logsumexp(&self) -> Tensor<F> {
-        let all: Vec<usize> = (0..self.ndim()).collect();
-        self.logsumexp_axes(&all, false)
+        or_panic(self.try_logsumexp())
     }
 
     /// ln Σ eˣ over `axes` (kept as size 1 with `keepdim`).

@@ -65,12 +65,18 @@ fn check_nonempty(op: &'static str, shape: &[usize], axes: &[usize]) -> Result<(
 impl<F: Float> Tensor<F> {
     /// The largest element, as a tensor of shape `[]`.
     ///
-    /// # Panics
-    /// When the tensor is empty.
+    /// # Errors
+    /// `max` when the tensor is empty.
+    #[track_caller]
+    pub fn try_max(&self) -> Result<Tensor<F>> {
+        let all: Vec<usize> = (0..self.ndim()).collect();
+        self.try_max_axes(&all, false)
+    }
+
+    /// Panicking form of [`try_max`](Self::try_max).
     #[track_caller]
     pub fn max(&self) -> Tensor<F> {
-        let all: Vec<usize> = (0..self.ndim()).collect();
-        self.max_axes(&all, false)
+        or_panic(self.try_max())
     }
 
     /// The maximum over `axes` (kept as size 1 with `keepdim`).

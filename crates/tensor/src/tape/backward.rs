@@ -481,19 +481,29 @@ impl<F: Float> Tensor<F> {
 
     /// [`backward`](Self::backward), keeping the graph so that `backward` can run again
     /// (PyTorch's `retain_graph=True`).
+    ///
+    /// # Panics
+    /// With the message of [`try_backward_retain`](Self::try_backward_retain)'s error.
     #[track_caller]
     pub fn backward_retain(&self) {
-        or_panic(unit_seed("backward", self).and_then(|seed| {
-            sweep(
-                "backward",
-                self,
-                seed,
-                Mode::Retain,
-                Target::Params,
-                &mut Untraced,
-            )
-            .map(drop)
-        }))
+        or_panic(self.try_backward_retain())
+    }
+
+    /// [`backward_retain`](Self::backward_retain), returning errors instead of panicking.
+    ///
+    /// # Errors
+    /// Those of [`try_backward`](Self::try_backward).
+    pub fn try_backward_retain(&self) -> Result<()> {
+        let seed = unit_seed("backward", self)?;
+        sweep(
+            "backward",
+            self,
+            seed,
+            Mode::Retain,
+            Target::Params,
+            &mut Untraced,
+        )
+        .map(drop)
     }
 
     /// Vector-Jacobian product: backward from a tensor of any shape, with `grad_output` as
