@@ -53,6 +53,7 @@ pub use ops::conv_transpose::{
     ConvTranspose1dOptions, ConvTranspose2dOptions, ConvTransposeOptions,
 };
 pub use ops::custom::{custom_jvp, CustomCtx, CustomOp, CustomRef};
+pub use ops::gather::GatherIndex;
 pub use ops::gelu::GeluApproximate;
 pub use ops::max_pool::{MaxPool1dOptions, MaxPool2dOptions, MaxPoolOptions};
 pub use ops::scaled_dot_product_attention::{AttnMask, SdpaOptions};
