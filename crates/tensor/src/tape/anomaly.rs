@@ -36,7 +36,7 @@ use std::panic::Location;
 
 use ndarray::Dimension;
 
-use super::{NodeId, Op};
+use super::{lock, NodeId, Op, Tape};
 use crate::error::{ShapeFmt, TensorError};
 use crate::{Float, Tensor};
 
@@ -208,22 +208,43 @@ pub(crate) fn note(anomaly: &Anomaly) {
     });
 }
 
-/// The forward check: an anomaly when `output` of `op` holds a non-finite element.
-pub(crate) fn check_forward<F: Float>(
+/// The forward check of an op recorded in the mode, as `node` (its tape and id) or on
+/// constants (`None`): keeps where it was called from, and notes an anomaly when `output`
+/// holds a non-finite element. Out of line, so the ordinary `record` stays small.
+#[cold]
+#[inline(never)]
+pub(crate) fn forward_checked<F: Float>(
     op: &Op,
     inputs: &[&Tensor<F>],
     output: &ndarray::ArrayD<F>,
     location: &'static Location<'static>,
-) -> Option<Anomaly> {
-    let (index, value) = first_non_finite(output)?;
-    Some(Anomaly {
+    node: Option<(&Tape<F>, NodeId)>,
+) {
+    let input_shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+    let found = first_non_finite(output).map(|(index, value)| Anomaly {
         op: op.label(),
-        node: None,
-        tape: None,
+        node: node.map(|(_, id)| id),
+        tape: node.map(|(tape, _)| tape.id()),
         pass: Pass::Forward,
         index,
         value,
-        input_shapes: inputs.iter().map(|t| t.shape().to_vec()).collect(),
+        input_shapes: input_shapes.clone(),
         location: Some(location),
-    })
+    });
+    if let Some(found) = &found {
+        note(found);
+    }
+    if let Some((tape, id)) = node {
+        let mut sidecar = lock(&tape.data.sidecar);
+        sidecar.origins.push((
+            id,
+            Origin {
+                location,
+                input_shapes,
+            },
+        ));
+        if let Some(found) = found {
+            sidecar.forward_anomaly.get_or_insert(found);
+        }
+    }
 }

@@ -388,6 +388,7 @@ fn run_sweep<F: Float>(
 }
 
 /// `slot += g`: in place on a first-order pass, recorded on a second-order one.
+#[inline(always)]
 fn accumulate<F: Float>(slot: &mut Option<Tensor<F>>, g: Tensor<F>) {
     *slot = Some(match slot.take() {
         None => g,

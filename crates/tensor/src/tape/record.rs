@@ -7,8 +7,8 @@ use std::sync::Arc;
 use ndarray::ArrayD;
 use smallvec::SmallVec;
 
-use super::anomaly::{self, Origin};
-use super::{lock, push_node, Node, NodeId, Op, Shape, Tape};
+use super::anomaly;
+use super::{push_node, Node, NodeId, Op, Shape, Tape};
 use crate::error::{Result, TensorError};
 use crate::tensor::Repr;
 use crate::{Float, Tensor};
@@ -92,10 +92,9 @@ pub(crate) fn record<F: Float>(
     } else {
         None
     };
-    let found = called_at.and_then(|at| anomaly::check_forward(&op, inputs, &output, at));
     if !is_grad_enabled() || !inputs.iter().any(|t| t.is_tracked()) {
-        if let Some(found) = &found {
-            anomaly::note(found);
+        if let Some(at) = called_at {
+            anomaly::forward_checked(&op, inputs, &output, at, None);
         }
         return Ok(Tensor::from_arc(Arc::new(output)));
     }
@@ -164,21 +163,8 @@ pub(crate) fn record<F: Float>(
             swept: false,
         },
     );
-    if let Some(location) = called_at {
-        let mut sidecar = lock(&tape.data.sidecar);
-        let input_shapes = inputs.iter().map(|t| t.shape().to_vec()).collect();
-        sidecar.origins.push((
-            id,
-            Origin {
-                location,
-                input_shapes,
-            },
-        ));
-        if let Some(mut found) = found {
-            (found.node, found.tape) = (Some(id), Some(tape_id));
-            anomaly::note(&found);
-            sidecar.forward_anomaly.get_or_insert(found);
-        }
+    if let Some(at) = called_at {
+        anomaly::forward_checked(&nodes[id].op, inputs, &output, at, Some((&tape, id)));
     }
     drop(nodes);
     Ok(Tensor {
