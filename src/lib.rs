@@ -27,7 +27,9 @@ pub use tapegrad_tensor::func;
 /// `Tensor::from_array` or `Param::value` needs no `ndarray` dependency of its own, and never
 /// one of another version.
 pub use tapegrad_tensor::ndarray;
-pub use tapegrad_tensor::{grad, no_grad, Dim, Float, Param, Tape, Tensor, TensorError, Trace};
+pub use tapegrad_tensor::{
+    grad, grad_with, no_grad, Dim, Float, GradOptions, Param, Tape, Tensor, TensorError, Trace,
+};
 
 pub mod tutorial;
 

@@ -114,3 +114,91 @@ fn tensors_and_parameters_move_across_threads() {
     // Each thread recorded on its own tape and added ∂/∂w = 2 once.
     assert_eq!(w.tensor().grad().unwrap().to_vec(), vec![4.0, 4.0]);
 }
+
+#[test]
+fn two_losses_sharing_only_parameters_each_run_backward_and_accumulate() {
+    // a = Σ w ⊙ x and b = Σ w ⊙ w share only the leaf w (one tape): ∂a/∂w = x, ∂b/∂w = 2w,
+    // so after both passes w.grad = x + 2w, in either order, as in PyTorch.
+    for a_first in [true, false] {
+        let w = Tensor::<f64>::from_vec(vec![1.0, -2.0, 0.5], &[3]).requires_grad();
+        let x = Tensor::<f64>::from_vec(vec![3.0, 4.0, 5.0], &[3]);
+        let a = (&w * &x).sum();
+        let b = (&w * &w).sum();
+        let tape = a.tape().unwrap();
+        assert_eq!(
+            tape.id(),
+            b.tape().unwrap().id(),
+            "both losses share one tape"
+        );
+        if a_first {
+            a.backward();
+            b.backward();
+        } else {
+            b.backward();
+            a.backward();
+        }
+        assert_eq!(w.grad().unwrap().to_vec(), vec![5.0, 0.0, 6.0]);
+        assert!(
+            tape.is_consumed() && tape.is_empty(),
+            "the second pass freed it all"
+        );
+    }
+}
+
+#[test]
+fn no_grad_evaluation_between_two_backward_calls() {
+    let w = Tensor::<f64>::from_vec(vec![2.0], &[1]).requires_grad();
+    let a = (&w * 3.0).sum(); // ∂a/∂w = 3
+    let b = w.powf(2.0).sum(); // ∂b/∂w = 2w = 4
+    a.backward();
+    let eval = no_grad(|| (&w * &w).sum().item());
+    assert_eq!(eval, 4.0);
+    b.backward();
+    assert_eq!(w.grad().unwrap().to_vec(), vec![7.0]);
+}
+
+#[test]
+fn a_parameter_stays_usable_on_a_tape_one_loss_already_swept() {
+    // a comes first on the tape, b after it; b's pass frees b's nodes (and w2's leaf with them),
+    // yet w2 used again lifts a fresh leaf, and a's graph is untouched.
+    let w1 = Tensor::<f64>::scalar(1.0).requires_grad();
+    let w2 = Tensor::<f64>::scalar(1.0).requires_grad();
+    let a = (&w1 * 2.0).sum();
+    let b = (&w2 * 3.0).sum();
+    b.backward();
+    let c = (&w2 * 4.0).sum();
+    c.backward();
+    a.backward();
+    assert_eq!(w1.grad().unwrap().item(), 2.0);
+    assert_eq!(w2.grad().unwrap().item(), 7.0);
+}
+
+#[test]
+fn a_second_pass_through_shared_intermediate_nodes_is_still_an_error() {
+    // h is an intermediate both losses use: a's pass freed its saved values, as in PyTorch.
+    let w = Tensor::<f64>::scalar(2.0).requires_grad();
+    let h = (&w * &w).exp();
+    let a = (&h * 2.0).sum();
+    let b = (&h * 3.0).sum();
+    a.backward();
+    let err = b.try_backward().unwrap_err().to_string();
+    assert!(err.contains("consumed"), "{err}");
+    // backward_retain on the first keeps the shared part for the second.
+    let w = Tensor::<f64>::scalar(0.0).requires_grad();
+    let h = (&w * 1.0).exp(); // e⁰ = 1, dh/dw = 1
+    let (a, b) = ((&h * 2.0).sum(), (&h * 3.0).sum());
+    a.backward_retain();
+    b.backward();
+    assert_eq!(w.grad().unwrap().item(), 5.0);
+}
+
+#[test]
+fn a_traced_backward_of_one_loss_leaves_the_other_for_its_own_pass() {
+    // The traced sweep is the same sweep: it frees only a's nodes, so b still runs.
+    let w = Tensor::<f64>::scalar(2.0).requires_grad();
+    let (a, b) = ((&w * 3.0).sum(), (&w * &w).sum()); // ∂a/∂w = 3, ∂b/∂w = 2w = 4
+    let trace = a.backward_traced();
+    assert_eq!(trace.root(), a.node_id().unwrap());
+    b.backward();
+    assert_eq!(w.grad().unwrap().item(), 7.0);
+}

@@ -61,3 +61,48 @@ fn create_graph_keeps_the_tape_and_appends_above_the_root() {
     assert!(g.node_id().unwrap() >= before, "above the root");
     assert!((g.item() - 2f64.exp()).abs() < 1e-12);
 }
+
+#[test]
+fn grad_of_an_output_that_does_not_use_an_input_says_which_input() {
+    // y = x² uses x but neither z (lifted nowhere) nor h (recorded, but not on y's path).
+    let x = Tensor::<f64>::scalar(3.0).requires_grad();
+    let z = Tensor::<f64>::ones(&[2]).requires_grad();
+    let h = &x * 5.0;
+    let y = &x * &x;
+    let err = grad(&y, &[&x, &z], false).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "grad: [2]: input 1 (of 2) was not used to compute the output, so it has no gradient; \
+         set GradOptions::allow_unused to get None for it, or materialize_grads to get zeros"
+    );
+    let y = &x * &x;
+    let err = grad(&y, &[&h, &x], true).unwrap_err().to_string();
+    assert!(err.starts_with("grad: []: input 0 (of 2)"), "{err}");
+}
+
+#[test]
+fn allow_unused_gives_none_and_materialize_grads_gives_zeros() {
+    use tapegrad::{grad_with, GradOptions};
+    let x = Tensor::<f64>::scalar(3.0).requires_grad();
+    let z = Tensor::<f64>::ones(&[2, 1]).requires_grad();
+    let y = &x * &x; // ∂y/∂x = 2x = 6, ∂y/∂z = 0
+    let allow = GradOptions {
+        allow_unused: true,
+        ..GradOptions::default()
+    };
+    let g = grad_with(&y, &[&x, &z], allow).unwrap();
+    assert_eq!(g[0].as_ref().unwrap().item(), 6.0);
+    assert!(g[1].is_none());
+    let y = &x * &x;
+    let zeros = GradOptions {
+        materialize_grads: true,
+        create_graph: true,
+        ..GradOptions::default()
+    };
+    let g = grad_with(&y, &[&z, &x], zeros).unwrap();
+    assert_eq!(g[0].as_ref().unwrap().shape(), &[2, 1]);
+    assert_eq!(g[0].as_ref().unwrap().to_vec(), vec![0.0, 0.0]);
+    // With create_graph the used input's gradient is on the tape: ∂(2x)/∂x = 2.
+    let d2 = grad(g[1].as_ref().unwrap(), &[&x], false).unwrap();
+    assert_eq!(d2[0].item(), 2.0);
+}

@@ -47,6 +47,37 @@ fn ten_thousand_training_steps_leave_no_tape_behind() {
     );
     let final_loss = no_grad(|| (&y - &x.matmul(&w)).abs_sum_for_test()).item();
     assert!(final_loss < 1e-3, "the model also trained: {final_loss}");
+
+    // Two losses on one tape sharing only the parameter, each with its own backward and a
+    // no_grad evaluation between them: the first pass frees its own nodes only, the second
+    // the rest, and a loss kept from an old step pins no nodes either.
+    let mut kept_losses = None;
+    for step in 0..2_000 {
+        let fit = (&y - &x.matmul(&w)).abs_sum_for_test();
+        let decay = (&w * &w).sum();
+        fit.backward();
+        let _eval = no_grad(|| x.matmul(&w).sum());
+        decay.backward();
+        w.zero_grad();
+        if step == 100 {
+            kept_losses = Some((fit, decay));
+        }
+        assert!(
+            live_tapes() <= baseline_tapes + 2,
+            "two losses, step {step}: {} tapes",
+            live_tapes()
+        );
+    }
+    assert_eq!(
+        live_nodes(),
+        baseline_nodes,
+        "the kept losses hold no nodes"
+    );
+    drop(kept_losses);
+    assert_eq!(
+        (live_tapes(), live_nodes()),
+        (baseline_tapes, baseline_nodes)
+    );
 }
 
 trait AbsSum {

@@ -15,7 +15,7 @@
 //! no minimum; it then keeps what it has (or steepest descent, on the first CG step). A
 //! backtracking line search on f makes the step safe far from the minimum.
 
-use tapegrad_tensor::{grad, no_grad, Float, Param, Tensor};
+use tapegrad_tensor::{grad, grad_with, no_grad, Float, GradOptions, Param, Tensor};
 
 use crate::error::check;
 use crate::flat::{axpy, dot, norm, of_tensors, set_values, values};
@@ -114,7 +114,15 @@ impl<F: Float> NewtonCg<F> {
                     offset += n;
                 }
                 let gv = gv.expect("at least one parameter");
-                of_tensors(&grad(&gv, &leaf_refs, true).expect("the gradient is on the tape"))
+                // A parameter that enters f linearly has a constant gradient: its row of H
+                // is zero, which materialize_grads gives instead of an "unused" error.
+                let options = GradOptions {
+                    create_graph: true,
+                    materialize_grads: true,
+                    ..GradOptions::default()
+                };
+                let hv = grad_with(&gv, &leaf_refs, options).expect("the gradient is on the tape");
+                of_tensors(&hv.into_iter().flatten().collect::<Vec<_>>())
             };
             let p = truncated_cg(&g, hessian_times);
             // Backtracking (Armijo) along p: halve until f decreases enough.

@@ -2,6 +2,34 @@
 //!
 //! Every message names the op, then the shapes or values involved, then the rule that was
 //! broken, e.g. `matmul: [3, 4] x [5, 2]: inner dimensions 4 and 5 differ`.
+//!
+//! # Which ops can fail, and their `try_` forms
+//!
+//! An op that can fail on its arguments comes in two forms: `try_op` returns this error, and
+//! `op` panics with exactly its text (`#[track_caller]`, so the panic names your line). The
+//! fallible ops, each with a `try_` twin:
+//!
+//! - construction: `from_vec`, `arange`, `item`;
+//! - elementwise with broadcasting: `add`, `sub`, `mul`, `div`, `pow`, `maximum`,
+//!   `minimum`, `where_cond`, `masked_fill`, `clamp` (min > max or a NaN bound);
+//! - shapes: `reshape`, `broadcast_to`, `permute`, `transpose`, `t` (fewer than 2 axes),
+//!   `squeeze`, `unsqueeze`, `narrow`, `slice`, `pad`, `concat`, `stack`, `index_select`,
+//!   `gather`, `tril`, `triu`, `topk`;
+//! - reductions over axes (an axis out of range, or an empty group where a maximum is
+//!   needed): `sum_axes`, `mean_axes`, `max_axes`, `min_axes`, `max`, `min`, `argmax`,
+//!   `logsumexp`, `logsumexp_axes`, `var_axes`, `std_axes`, `softmax`, `log_softmax`;
+//! - products, images and attention: `matmul`, `linear`, `conv1d`, `conv2d`,
+//!   `conv_transpose1d`, `conv_transpose2d`, `unfold`, `fold`, `max_pool1d/2d`,
+//!   `avg_pool1d/2d`, `adaptive_avg_pool2d`, `scaled_dot_product_attention`,
+//!   `attention_weights`, `multinomial`;
+//! - the tape: `backward`, `backward_retain`, `backward_with`, `backward_traced` (not a
+//!   scalar, nothing recorded, graph consumed, anomaly mode's [`Anomaly`](TensorError::Anomaly)),
+//!   `register_hook`, `retain_grad`, `custom` (the op's own errors); `grad` and `grad_with`
+//!   return `Result` only.
+//!
+//! Ops that cannot fail — elementwise maths of one tensor (`exp`, `ln`, `sqrt`, `relu`, …,
+//! where a bad value is IEEE's NaN or ±inf, see [`detect_anomaly`](crate::detect_anomaly)),
+//! `sum`, `mean`, `var`, `std`, `flatten`, scalar arithmetic — have no `try_` form.
 
 use std::fmt;
 
@@ -81,6 +109,10 @@ pub enum TensorError {
     NotRecorded { op: &'static str },
     /// The graph was freed by an earlier `backward`.
     Consumed { op: &'static str, tape: u64 },
+    /// Anomaly mode found a NaN or an infinity ([`detect_anomaly`](crate::detect_anomaly)).
+    Anomaly(Box<crate::tape::anomaly::Anomaly>),
+    /// A custom op without a forward-mode rule ([`CustomOp::jvp`](crate::CustomOp::jvp)).
+    NoForwardRule { op: &'static str },
 }
 
 impl TensorError {
@@ -101,6 +133,8 @@ impl TensorError {
             | NotScalar { op, .. }
             | NotRecorded { op }
             | Consumed { op, .. } => *op = name,
+            // An anomaly names the op that made it, not the one the user called.
+            Anomaly(_) | NoForwardRule { .. } => {}
         }
         self
     }
@@ -113,6 +147,11 @@ impl fmt::Display for TensorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use TensorError::*;
         match self {
+            Anomaly(anomaly) => write!(f, "{anomaly}"),
+            NoForwardRule { op } => write!(
+                f,
+                "jvp: no forward-mode rule for custom op {op}; implement CustomOp::jvp"
+            ),
             Broadcast { op, lhs, rhs, dim } => {
                 let rank = lhs.len().max(rhs.len());
                 let pick = |s: &[usize]| (dim + s.len()).checked_sub(rank).map(|i| s[i]);

@@ -54,6 +54,8 @@ pub use ops::conv::{Conv1dOptions, Conv2dOptions, ConvOptions, Padding};
 pub use ops::conv_transpose::{
     ConvTranspose1dOptions, ConvTranspose2dOptions, ConvTransposeOptions,
 };
+pub use ops::custom::{custom_jvp, CustomCtx, CustomOp, CustomRef};
+pub use ops::gather::GatherIndex;
 pub use ops::gelu::GeluApproximate;
 pub use ops::max_pool::{MaxPool1dOptions, MaxPool2dOptions, MaxPoolOptions};
 pub use ops::scaled_dot_product_attention::{AttnMask, SdpaOptions};
@@ -61,5 +63,9 @@ pub use ops::tril::{tril_mask, triu_mask};
 pub use ops::unfold::Window;
 pub use param::Param;
 pub use shape::Dim;
-pub use tape::{debug, grad, is_grad_enabled, no_grad, NodeId, Op, Tape, Trace};
+pub use tape::anomaly::{detect_anomaly, is_anomaly_enabled, Anomaly};
+pub use tape::hooks::{GradHook, HookHandle};
+pub use tape::{
+    debug, grad, grad_with, is_grad_enabled, no_grad, GradOptions, NodeId, Op, Tape, Trace,
+};
 pub use tensor::Tensor;

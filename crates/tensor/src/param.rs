@@ -5,12 +5,13 @@
 //! one leaf whose gradient sums both uses. `backward` deposits the leaf's gradient into
 //! [`Param::grad`], adding to what is there (PyTorch's accumulation semantics).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use ndarray::ArrayD;
 
 use crate::error::{Result, TensorError};
+use crate::tape::hooks::GradHook;
 use crate::tape::{lock, NodeId};
 use crate::Float;
 
@@ -27,6 +28,10 @@ struct ParamInner<F: Float> {
     grad: Mutex<Option<ArrayD<F>>>,
     /// (tape id, leaf id) of the tape this parameter was last lifted onto.
     leaf: Mutex<Option<(u64, NodeId)>>,
+    /// Gradient hooks (id, hook), run by every sweep that reaches this parameter's leaf.
+    hooks: Mutex<Vec<(u64, GradHook<F>)>>,
+    /// Whether `hooks` is non-empty: a sweep reads only this unless it is.
+    has_hooks: AtomicBool,
 }
 
 static NEXT_PARAM_ID: AtomicU64 = AtomicU64::new(0);
@@ -50,6 +55,8 @@ impl<F: Float> Param<F> {
                 value: RwLock::new(Arc::new(value)),
                 grad: Mutex::new(None),
                 leaf: Mutex::new(None),
+                hooks: Mutex::new(Vec::new()),
+                has_hooks: AtomicBool::new(false),
             }),
         }
     }
@@ -135,6 +142,32 @@ impl<F: Float> Param<F> {
             Some(existing) => *existing += &*g,
             None => *slot = Some(Arc::try_unwrap(g).unwrap_or_else(|g| (*g).clone())),
         }
+    }
+
+    pub(crate) fn add_hook(&self, id: u64, hook: GradHook<F>) {
+        lock(&self.inner.hooks).push((id, hook));
+        self.inner.has_hooks.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn remove_hook(&self, id: u64) {
+        let mut hooks = lock(&self.inner.hooks);
+        hooks.retain(|(h, _)| *h != id);
+        self.inner
+            .has_hooks
+            .store(!hooks.is_empty(), Ordering::Release);
+    }
+
+    /// The hooks, copied out of their lock (they may be slow); `None` when there are none.
+    pub(crate) fn hooks(&self) -> Option<Vec<GradHook<F>>> {
+        if !self.inner.has_hooks.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(
+            lock(&self.inner.hooks)
+                .iter()
+                .map(|(_, h)| h.clone())
+                .collect(),
+        )
     }
 
     /// The leaf id on tape `tape_id`, if this parameter was lifted onto it.

@@ -113,19 +113,27 @@ impl<F: Float> Tensor<F> {
 
     /// The 1-D tensor `[start, start + step, …]`, stopping before `end` (NumPy's `arange`).
     ///
-    /// # Panics
-    /// When `step` is zero or not finite.
-    #[track_caller]
-    pub fn arange(start: F, end: F, step: F) -> Self {
-        assert!(
-            step != F::zero() && step.is_finite(),
-            "arange: step must be finite and non-zero, got {step}"
-        );
+    /// # Errors
+    /// `arange` when `step` is zero or not finite.
+    pub fn try_arange(start: F, end: F, step: F) -> Result<Self> {
+        if step == F::zero() || !step.is_finite() {
+            return Err(TensorError::InvalidArgument {
+                op: "arange",
+                shape: Vec::new(),
+                rule: format!("step must be finite and non-zero, got {step}"),
+            });
+        }
         let count = ((end - start) / step).ceil().as_f64().max(0.0) as usize;
         let data = (0..count)
             .map(|i| start + step * F::from_f64(i as f64))
             .collect();
-        Self::from_vec(data, &[count])
+        Self::try_from_vec(data, &[count])
+    }
+
+    /// Panicking form of [`try_arange`](Self::try_arange).
+    #[track_caller]
+    pub fn arange(start: F, end: F, step: F) -> Self {
+        or_panic(Self::try_arange(start, end, step))
     }
 
     /// The `n × n` identity matrix.
@@ -252,10 +260,14 @@ impl<F: Float> Tensor<F> {
         }
     }
 
-    /// The accumulated gradient of a leaf (`None` before a `backward` reached it, and for
-    /// tensors that are not leaves).
+    /// The accumulated gradient of a leaf, or of an intermediate that asked for it with
+    /// [`retain_grad`](Self::retain_grad); `None` before a `backward` reached it, and for
+    /// other intermediates.
     pub fn grad(&self) -> Option<Tensor<F>> {
-        self.param()?.grad().map(Tensor::from_array)
+        match &self.repr {
+            Repr::Param(p) => p.grad().map(Tensor::from_array),
+            _ => self.retained_grad(),
+        }
     }
 
     /// Forgets a leaf's accumulated gradient (no effect on other tensors).

@@ -14,12 +14,14 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// |x| elementwise (NaN stays NaN).
+    #[track_caller]
     pub fn abs(&self) -> Tensor<F> {
         unary(Op::Abs, self, F::abs, &[Saved::Input(0)])
     }
 }
 
 /// sign(x): −1, 0 or 1 (0 at ±0, NaN for NaN), as a constant.
+#[track_caller]
 pub(crate) fn sign<F: Float>(x: &Tensor<F>) -> Tensor<F> {
     let s = |v: F| {
         if v > F::zero() {

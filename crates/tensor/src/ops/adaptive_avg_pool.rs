@@ -44,6 +44,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     /// `adaptive_avg_pool2d` when the input is not rank 4, H or W is 0, or an output size
     /// is 0.
+    #[track_caller]
     pub fn try_adaptive_avg_pool2d(&self, output_size: [usize; 2]) -> Result<Tensor<F>> {
         const OP: &str = "adaptive_avg_pool2d";
         let shape = self.shape();

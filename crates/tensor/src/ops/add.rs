@@ -20,6 +20,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `add: cannot broadcast [3, 4] with [2, 4]: …` when the shapes do not broadcast.
+    #[track_caller]
     pub fn try_add(&self, rhs: &Tensor<F>) -> Result<Tensor<F>> {
         binary(Op::Add, self, rhs, |a, b| a + b, &[])
     }

@@ -16,6 +16,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// `self + c` elementwise; also `&x + c` and `&x - c`.
+    #[track_caller]
     pub fn add_scalar(&self, c: F) -> Tensor<F> {
         unary(Op::AddScalar(c.as_f64()), self, |x| x + c, &[])
     }

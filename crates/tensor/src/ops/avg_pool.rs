@@ -40,6 +40,7 @@ pub struct AvgPoolOptions<const D: usize> {
 
 impl<const D: usize> AvgPoolOptions<D> {
     /// Windows of `kernel`, stride = kernel, no padding, padding counted.
+    #[track_caller]
     pub fn new(kernel: [usize; D]) -> Self {
         AvgPoolOptions {
             kernel,
@@ -55,6 +56,7 @@ pub type AvgPool2dOptions = AvgPoolOptions<2>;
 /// Options of [`avg_pool1d`](Tensor::avg_pool1d).
 pub type AvgPool1dOptions = AvgPoolOptions<1>;
 
+#[track_caller]
 fn avg_pool<F: Float, const D: usize>(
     op: &'static str,
     x: &Tensor<F>,
@@ -97,6 +99,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     /// `avg_pool2d` when the input is not rank 4, the kernel or stride has a zero, the
     /// padding exceeds half the kernel, or the kernel is larger than the padded input.
+    #[track_caller]
     pub fn try_avg_pool2d(&self, options: AvgPool2dOptions) -> Result<Tensor<F>> {
         avg_pool("avg_pool2d", self, &options)
     }
@@ -111,6 +114,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// As for [`try_avg_pool2d`](Self::try_avg_pool2d), named `avg_pool1d`, for rank 3.
+    #[track_caller]
     pub fn try_avg_pool1d(&self, options: AvgPool1dOptions) -> Result<Tensor<F>> {
         avg_pool("avg_pool1d", self, &options)
     }

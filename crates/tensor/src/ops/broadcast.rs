@@ -21,6 +21,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `broadcast_to` when some dimension is neither equal to the target's nor 1.
+    #[track_caller]
     pub fn try_broadcast_to(&self, shape: &[usize]) -> Result<Tensor<F>> {
         let value = self.value();
         let stretched = value
@@ -49,6 +50,7 @@ impl<F: Float> Tensor<F> {
 
     /// Sums over the axes a broadcast from `shape` would have stretched, giving a tensor of
     /// `shape`: the adjoint of `broadcast_to(self.shape())`.
+    #[track_caller]
     pub(crate) fn sum_to_shape(&self, shape: &[usize]) -> Tensor<F> {
         debug_assert!(can_broadcast_to(shape, self.shape()));
         let axes = broadcast_axes(shape, self.shape());

@@ -10,18 +10,33 @@
 //! assert_eq!(y.to_vec(), vec![0.0, 0.5, 1.0]);
 //! ```
 
+use crate::error::{or_panic, Result, TensorError};
 use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// Each element limited to `[min, max]`.
     ///
-    /// # Panics
-    /// When `min > max` or either bound is NaN.
+    /// # Errors
+    /// `clamp` when `min > max` or either bound is NaN.
+    #[track_caller]
+    pub fn try_clamp(&self, min: F, max: F) -> Result<Tensor<F>> {
+        let ordered = min <= max; // false for a NaN bound too
+        if !ordered {
+            return Err(TensorError::InvalidArgument {
+                op: "clamp",
+                shape: self.shape().to_vec(),
+                rule: format!("the range [{min}, {max}] is empty"),
+            });
+        }
+        Ok(self
+            .maximum(&Tensor::scalar(min))
+            .minimum(&Tensor::scalar(max)))
+    }
+
+    /// Panicking form of [`try_clamp`](Self::try_clamp).
     #[track_caller]
     pub fn clamp(&self, min: F, max: F) -> Tensor<F> {
-        assert!(min <= max, "clamp: the range [{min}, {max}] is empty");
-        self.maximum(&Tensor::scalar(min))
-            .minimum(&Tensor::scalar(max))
+        or_panic(self.try_clamp(min, max))
     }
 }
 
@@ -48,7 +63,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "clamp: the range [1, 0] is empty")]
+    #[should_panic(expected = "clamp: [1]: the range [1, 0] is empty")]
     fn empty_range_panics() {
         Tensor::<f32>::zeros(&[1]).clamp(1.0, 0.0);
     }

@@ -22,6 +22,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `concat` for an empty list, an axis out of range, or shapes that differ elsewhere.
+    #[track_caller]
     pub fn try_concat(tensors: &[&Tensor<F>], axis: impl Dim) -> Result<Tensor<F>> {
         let Some(first) = tensors.first() else {
             return Err(TensorError::InvalidArgument {
@@ -62,6 +63,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `stack` for an empty list or differing shapes; `unsqueeze` for `axis > ndim`.
+    #[track_caller]
     pub fn try_stack(tensors: &[&Tensor<F>], axis: impl Dim) -> Result<Tensor<F>> {
         if let Some(t) = tensors.iter().find(|t| t.shape() != tensors[0].shape()) {
             return Err(TensorError::ShapeMismatch {

@@ -90,6 +90,7 @@ pub type Conv2dOptions = ConvOptions<2>;
 
 /// Turns per-axis settings of a D-d op into the 2-d [`Window`] that `unfold` takes (a 1-d
 /// signal is an image of height 1).
+#[track_caller]
 pub(crate) fn window_of<const D: usize>(
     kernel: &[usize],
     stride: [usize; D],
@@ -109,6 +110,7 @@ pub(crate) fn window_of<const D: usize>(
 }
 
 /// What the layouts are called in messages.
+#[track_caller]
 pub(crate) fn layout(d: usize, image: &str) -> &'static str {
     match (d, image) {
         (1, "input") => "[N, C, L]",
@@ -119,6 +121,7 @@ pub(crate) fn layout(d: usize, image: &str) -> &'static str {
 }
 
 /// Checks that stride and dilation have no zero and that there are groups at all.
+#[track_caller]
 pub(crate) fn check_steps<const D: usize>(
     op: &'static str,
     shape: &[usize],
@@ -148,6 +151,7 @@ pub(crate) fn check_steps<const D: usize>(
 }
 
 /// Checks a bias against the number of output channels.
+#[track_caller]
 pub(crate) fn check_bias<F: Float>(
     op: &'static str,
     weight: &[usize],
@@ -166,6 +170,7 @@ pub(crate) fn check_bias<F: Float>(
 }
 
 /// conv1d and conv2d: the checks, then unfold · matmul (+ bias).
+#[track_caller]
 fn conv<F: Float, const D: usize>(
     op: &'static str,
     x: &Tensor<F>,
@@ -275,6 +280,7 @@ impl<F: Float> Tensor<F> {
     /// weight expects 4`), the groups do not divide the channels, the bias is not `[O]`, a
     /// stride or dilation is zero, `Same` padding has a stride above 1, or the kernel is
     /// larger than the padded input.
+    #[track_caller]
     pub fn try_conv2d(
         &self,
         weight: &Tensor<F>,
@@ -308,6 +314,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// As for [`try_conv2d`](Self::try_conv2d), named `conv1d`, for rank-3 shapes.
+    #[track_caller]
     pub fn try_conv1d(
         &self,
         weight: &Tensor<F>,

@@ -69,6 +69,7 @@ pub type ConvTranspose2dOptions = ConvTransposeOptions<2>;
 /// Options of [`conv_transpose1d`](Tensor::conv_transpose1d).
 pub type ConvTranspose1dOptions = ConvTransposeOptions<1>;
 
+#[track_caller]
 fn conv_transpose<F: Float, const D: usize>(
     op: &'static str,
     x: &Tensor<F>,
@@ -199,6 +200,7 @@ impl<F: Float> Tensor<F> {
     /// not the input's channels, the groups do not divide them, the bias is not `[Cout]`, a
     /// stride or dilation is zero, an output_padding is not smaller than the stride or the
     /// dilation, or the output would be empty.
+    #[track_caller]
     pub fn try_conv_transpose2d(
         &self,
         weight: &Tensor<F>,
@@ -224,6 +226,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     /// As for [`try_conv_transpose2d`](Self::try_conv_transpose2d), named
     /// `conv_transpose1d`, for rank-3 shapes.
+    #[track_caller]
     pub fn try_conv_transpose1d(
         &self,
         weight: &Tensor<F>,

@@ -14,6 +14,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// cos x elementwise.
+    #[track_caller]
     pub fn cos(&self) -> Tensor<F> {
         unary(Op::Cos, self, F::cos, &[Saved::Input(0)])
     }

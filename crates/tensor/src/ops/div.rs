@@ -19,6 +19,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `div: cannot broadcast …` when the shapes do not broadcast.
+    #[track_caller]
     pub fn try_div(&self, rhs: &Tensor<F>) -> Result<Tensor<F>> {
         let saved = [Saved::Input(1), Saved::Output];
         binary(Op::Div, self, rhs, |a, b| a / b, &saved)

@@ -28,6 +28,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// The error function erf(x) elementwise, in (−1, 1).
+    #[track_caller]
     pub fn erf(&self) -> Tensor<F> {
         unary(
             Op::Erf,

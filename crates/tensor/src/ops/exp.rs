@@ -14,6 +14,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// eˣ elementwise.
+    #[track_caller]
     pub fn exp(&self) -> Tensor<F> {
         unary(Op::Exp, self, F::exp, &[Saved::Output])
     }

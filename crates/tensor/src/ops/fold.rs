@@ -33,6 +33,7 @@ impl<F: Float> Tensor<F> {
     /// `fold` when the columns are not rank 3, `size` has not 1 or 2 entries, the window is
     /// invalid for `size` (as for `unfold`), or the columns' shape does not fit: the middle
     /// axis must be a multiple of kh·kw and the last the number of window positions.
+    #[track_caller]
     pub fn try_fold(&self, size: &[usize], window: &Window) -> Result<Tensor<F>> {
         const OP: &str = "fold";
         let shape = self.shape();

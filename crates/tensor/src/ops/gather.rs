@@ -3,7 +3,9 @@
 //! row's log-probability of its label.
 //!
 //! `index` has the same rank as `x`, its extent along every other axis at most `x`'s, and the
-//! output has `index`'s shape.
+//! output has `index`'s shape. It may be given as an `ArrayD<usize>`, as a tensor of whole
+//! numbers (`Tensor<F>`: labels kept as floats, PyTorch's index tensor), or as a slice of
+//! indices, which is a 1-D index ([`GatherIndex`]).
 //!
 //! ```
 //! use tapegrad_tensor::Tensor;
@@ -12,6 +14,7 @@
 //! assert_eq!(x.gather(1, &labels).to_vec(), vec![0.9, 0.7]);
 //! ```
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension};
@@ -24,13 +27,83 @@ use crate::shape::{axis_index, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
+/// What [`Tensor::gather`] takes as its index: an index array, a tensor of whole numbers ≥ 0,
+/// or a slice of indices (a 1-D index), as PyTorch's `gather` takes an index tensor.
+pub trait GatherIndex<'a> {
+    /// The index as an array.
+    ///
+    /// # Errors
+    /// `gather` when a tensor holds a value that is not a whole number ≥ 0.
+    fn into_index(self) -> Result<Cow<'a, ArrayD<usize>>>;
+}
+
+impl<'a> GatherIndex<'a> for &'a ArrayD<usize> {
+    fn into_index(self) -> Result<Cow<'a, ArrayD<usize>>> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+
+impl<'a> GatherIndex<'a> for &[usize] {
+    fn into_index(self) -> Result<Cow<'a, ArrayD<usize>>> {
+        Ok(Cow::Owned(ndarray::Array1::from(self.to_vec()).into_dyn()))
+    }
+}
+
+impl<'a> GatherIndex<'a> for &Vec<usize> {
+    fn into_index(self) -> Result<Cow<'a, ArrayD<usize>>> {
+        self.as_slice().into_index()
+    }
+}
+
+impl<'a, const N: usize> GatherIndex<'a> for &[usize; N] {
+    fn into_index(self) -> Result<Cow<'a, ArrayD<usize>>> {
+        self.as_slice().into_index()
+    }
+}
+
+impl<'a, F: Float> GatherIndex<'a> for &Tensor<F> {
+    fn into_index(self) -> Result<Cow<'a, ArrayD<usize>>> {
+        let value = self.value();
+        let bad = value.indexed_iter().find(|(_, x)| {
+            let x = x.as_f64();
+            !(x >= 0.0 && x.fract() == 0.0 && x < usize::MAX as f64)
+        });
+        if let Some((at, x)) = bad {
+            return Err(TensorError::InvalidArgument {
+                op: "gather",
+                shape: value.shape().to_vec(),
+                rule: format!(
+                    "the index tensor holds {} at {:?}; indices are whole numbers ≥ 0",
+                    x.as_f64(),
+                    at.slice()
+                ),
+            });
+        }
+        Ok(Cow::Owned(value.mapv(|x| x.as_f64() as usize)))
+    }
+}
+
 impl<F: Float> Tensor<F> {
     /// Elements picked along `axis` by `index` (see the module docs).
     ///
+    /// The index may be an `&ArrayD<usize>`, a `&Tensor` of whole numbers, or a slice:
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let x = Tensor::<f64>::from_vec(vec![10.0, 20.0, 30.0], &[3]);
+    /// let by_slice = x.gather(0, &[2, 0]);
+    /// let by_tensor = x.gather(0, &Tensor::<f64>::from_vec(vec![2.0, 0.0], &[2]));
+    /// assert_eq!(by_slice.to_vec(), vec![30.0, 10.0]);
+    /// assert_eq!(by_tensor.to_vec(), by_slice.to_vec());
+    /// ```
+    ///
     /// # Errors
     /// `gather` when the axis is out of range, `index` has another rank or a larger extent
-    /// on another axis, or an index is past the end of `axis`.
-    pub fn try_gather(&self, axis: impl Dim, index: &ArrayD<usize>) -> Result<Tensor<F>> {
+    /// on another axis, or an index is past the end of `axis` (or, for an index tensor, is
+    /// not a whole number ≥ 0).
+    #[track_caller]
+    pub fn try_gather<'a>(&self, axis: impl Dim, index: impl GatherIndex<'a>) -> Result<Tensor<F>> {
+        let index = index.into_index()?;
+        let index = index.as_ref();
         let axis = axis_index("gather", axis, self.shape())?;
         let fits = index.ndim() == self.ndim()
             && (0..self.ndim()).all(|d| d == axis || index.shape()[d] <= self.shape()[d]);
@@ -62,7 +135,7 @@ impl<F: Float> Tensor<F> {
 
     /// Panicking form of [`try_gather`](Self::try_gather).
     #[track_caller]
-    pub fn gather(&self, axis: impl Dim, index: &ArrayD<usize>) -> Tensor<F> {
+    pub fn gather<'a>(&self, axis: impl Dim, index: impl GatherIndex<'a>) -> Tensor<F> {
         or_panic(self.try_gather(axis, index))
     }
 }
@@ -86,6 +159,7 @@ pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>
 
 /// The rows of x and of the index along the last axis, when `axis` is the last, both are
 /// contiguous and their other extents agree (max-pooling's and cross-entropy's case).
+#[track_caller]
 pub(crate) fn last_axis_rows<'a>(
     x_shape: &[usize],
     axis: usize,
@@ -116,6 +190,7 @@ fn gather_rows<F: Float>(x: &ArrayD<F>, axis: usize, index: &ArrayD<usize>) -> O
 }
 
 /// `index`'s positions, each with its axis coordinate replaced by the index stored there.
+#[track_caller]
 pub(crate) fn targets<'a>(
     index: &'a ArrayD<usize>,
     axis: usize,

@@ -35,6 +35,7 @@ impl<F: Float> Tensor<F> {
     /// The exact GELU x·Φ(x) = ½x(1 + erf(x/√2)) elementwise, as PyTorch's default
     /// `F.gelu(x)`. (Before this version `gelu` meant the tanh form, now
     /// [`gelu_tanh`](Self::gelu_tanh).)
+    #[track_caller]
     pub fn gelu(&self) -> Tensor<F> {
         let phi = self
             .mul_scalar(F::from_f64(std::f64::consts::FRAC_1_SQRT_2))
@@ -44,6 +45,7 @@ impl<F: Float> Tensor<F> {
     }
 
     /// The tanh approximation of GELU (PyTorch's `F.gelu(x, approximate='tanh')`).
+    #[track_caller]
     pub fn gelu_tanh(&self) -> Tensor<F> {
         let k = F::from_f64((2.0 / std::f64::consts::PI).sqrt());
         let inner = self.add(
@@ -56,6 +58,7 @@ impl<F: Float> Tensor<F> {
     }
 
     /// GELU in the form `approximate` names.
+    #[track_caller]
     pub fn gelu_with(&self, approximate: GeluApproximate) -> Tensor<F> {
         match approximate {
             GeluApproximate::None => self.gelu(),

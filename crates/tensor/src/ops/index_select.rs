@@ -19,6 +19,7 @@ use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
 /// Checks every index against the extent of `axis`.
+#[track_caller]
 pub(crate) fn check_indices(
     op: &'static str,
     indices: impl IntoIterator<Item = usize>,
@@ -41,6 +42,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `index_select` when the axis is out of range or an index is past its end.
+    #[track_caller]
     pub fn try_index_select(&self, axis: impl Dim, indices: &[usize]) -> Result<Tensor<F>> {
         let axis = axis_index("index_select", axis, self.shape())?;
         check_indices("index_select", indices.iter().copied(), axis, self.shape())?;

@@ -14,6 +14,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// `max(x, 0) + slope·min(x, 0)` elementwise (PyTorch's default slope is 0.01).
+    #[track_caller]
     pub fn leaky_relu(&self, slope: F) -> Tensor<F> {
         self.relu().sub(&self.neg().relu().mul_scalar(slope))
     }

@@ -32,6 +32,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     /// `linear` when x is a scalar, W is not a matrix, x's last axis differs from W's
     /// second, or b is not `[out]`.
+    #[track_caller]
     pub fn try_linear(&self, weight: &Tensor<F>, bias: Option<&Tensor<F>>) -> Result<Tensor<F>> {
         const OP: &str = "linear";
         let (xs, ws) = (self.shape(), weight.shape());

@@ -14,11 +14,13 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// ln x elementwise.
+    #[track_caller]
     pub fn ln(&self) -> Tensor<F> {
         unary(Op::Ln, self, F::ln, &[Saved::Input(0)])
     }
 
     /// The natural logarithm, as NumPy and PyTorch name it; the same op as [`ln`](Self::ln).
+    #[track_caller]
     pub fn log(&self) -> Tensor<F> {
         self.ln()
     }

@@ -15,6 +15,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// ln(1 + x) elementwise.
+    #[track_caller]
     pub fn log1p(&self) -> Tensor<F> {
         unary(Op::Log1p, self, F::ln_1p, &[Saved::Input(0)])
     }

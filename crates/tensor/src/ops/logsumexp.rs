@@ -22,18 +22,25 @@ use crate::{Float, Tensor};
 impl<F: Float> Tensor<F> {
     /// ln Σ eˣ over all elements, shape `[]`.
     ///
-    /// # Panics
-    /// When the tensor is empty.
+    /// # Errors
+    /// `logsumexp` when the tensor is empty.
+    #[track_caller]
+    pub fn try_logsumexp(&self) -> Result<Tensor<F>> {
+        let all: Vec<usize> = (0..self.ndim()).collect();
+        self.try_logsumexp_axes(&all, false)
+    }
+
+    /// Panicking form of [`try_logsumexp`](Self::try_logsumexp).
     #[track_caller]
     pub fn logsumexp(&self) -> Tensor<F> {
-        let all: Vec<usize> = (0..self.ndim()).collect();
-        self.logsumexp_axes(&all, false)
+        or_panic(self.try_logsumexp())
     }
 
     /// ln Σ eˣ over `axes` (kept as size 1 with `keepdim`).
     ///
     /// # Errors
     /// `logsumexp` when an axis is out of range or a reduced axis is empty.
+    #[track_caller]
     pub fn try_logsumexp_axes(&self, axes: &[impl Dim], keepdim: bool) -> Result<Tensor<F>> {
         let axes = normalize_axes("logsumexp", axes, self.shape())?;
         let (shifted, m) = self.shift_by_max(&axes).map_err(|e| e.in_op("logsumexp"))?;
@@ -48,6 +55,7 @@ impl<F: Float> Tensor<F> {
     /// `(x − m, m)` with m the maximum over `axes` (kept as size 1), held constant, and a
     /// non-finite m replaced by 0. The shared first step of logsumexp and the softmaxes:
     /// after it every exponent is ≤ 0.
+    #[track_caller]
     pub(crate) fn shift_by_max(&self, axes: &[usize]) -> Result<(Tensor<F>, Tensor<F>)> {
         let m = self.detach().try_max_axes(axes, true)?;
         let m = Tensor::from_array(

@@ -66,18 +66,25 @@ fn check_nonempty(op: &'static str, shape: &[usize], axes: &[usize]) -> Result<(
 impl<F: Float> Tensor<F> {
     /// The largest element, as a tensor of shape `[]`.
     ///
-    /// # Panics
-    /// When the tensor is empty.
+    /// # Errors
+    /// `max` when the tensor is empty.
+    #[track_caller]
+    pub fn try_max(&self) -> Result<Tensor<F>> {
+        let all: Vec<usize> = (0..self.ndim()).collect();
+        self.try_max_axes(&all, false)
+    }
+
+    /// Panicking form of [`try_max`](Self::try_max).
     #[track_caller]
     pub fn max(&self) -> Tensor<F> {
-        let all: Vec<usize> = (0..self.ndim()).collect();
-        self.max_axes(&all, false)
+        or_panic(self.try_max())
     }
 
     /// The maximum over `axes` (kept as size 1 with `keepdim`).
     ///
     /// # Errors
     /// `max` when an axis is out of range or a reduced axis is empty.
+    #[track_caller]
     pub fn try_max_axes(&self, axes: &[impl Dim], keepdim: bool) -> Result<Tensor<F>> {
         let axes = normalize_axes("max", axes, self.shape())?;
         check_nonempty("max", self.shape(), &axes)?;
@@ -107,6 +114,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `argmax` when the axis is out of range or empty.
+    #[track_caller]
     pub fn try_argmax(&self, axis: impl Dim) -> Result<ArrayD<usize>> {
         let axis = axis_index("argmax", axis, self.shape())?;
         check_nonempty("argmax", self.shape(), &[axis])?;

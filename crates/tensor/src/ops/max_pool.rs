@@ -50,6 +50,7 @@ pub struct MaxPoolOptions<const D: usize> {
 
 impl<const D: usize> MaxPoolOptions<D> {
     /// Windows of `kernel`, stride = kernel, no padding.
+    #[track_caller]
     pub fn new(kernel: [usize; D]) -> Self {
         MaxPoolOptions {
             kernel,
@@ -66,6 +67,7 @@ pub type MaxPool1dOptions = MaxPoolOptions<1>;
 
 /// The pool checks shared with `avg_pool`: rank D + 2, kernel and stride without zeros,
 /// padding at most half the kernel. Returns the stride.
+#[track_caller]
 pub(crate) fn check_pool<const D: usize>(
     op: &'static str,
     shape: &[usize],
@@ -164,6 +166,7 @@ fn pool_windows<F: Float>(
 }
 
 /// max_pool1d and max_pool2d on the 4-d view.
+#[track_caller]
 fn max_pool<F: Float, const D: usize>(
     op: &'static str,
     x: &Tensor<F>,
@@ -213,6 +216,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     /// `max_pool2d` when the input is not rank 4, the kernel or stride has a zero, the
     /// padding exceeds half the kernel, or the kernel is larger than the padded input.
+    #[track_caller]
     pub fn try_max_pool2d(&self, options: MaxPool2dOptions) -> Result<Tensor<F>> {
         max_pool("max_pool2d", self, &options)
     }
@@ -227,6 +231,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// As for [`try_max_pool2d`](Self::try_max_pool2d), named `max_pool1d`, for rank 3.
+    #[track_caller]
     pub fn try_max_pool1d(&self, options: MaxPool1dOptions) -> Result<Tensor<F>> {
         max_pool("max_pool1d", self, &options)
     }

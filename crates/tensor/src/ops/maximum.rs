@@ -34,6 +34,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `maximum: cannot broadcast …` when the shapes do not broadcast.
+    #[track_caller]
     pub fn try_maximum(&self, rhs: &Tensor<F>) -> Result<Tensor<F>> {
         let saved = [Saved::Input(0), Saved::Input(1)];
         binary(
@@ -56,6 +57,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `maximum: cannot broadcast …` when the shapes do not broadcast.
+    #[track_caller]
     pub fn try_minimum(&self, rhs: &Tensor<F>) -> Result<Tensor<F>> {
         Ok(self.neg().try_maximum(&rhs.neg())?.neg())
     }

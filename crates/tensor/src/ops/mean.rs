@@ -15,6 +15,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// The mean of every element, as a tensor of shape `[]`.
+    #[track_caller]
     pub fn mean(&self) -> Tensor<F> {
         let all: Vec<usize> = (0..self.ndim()).collect();
         self.mean_axes(&all, false)
@@ -24,6 +25,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `mean` when an axis is out of range.
+    #[track_caller]
     pub fn try_mean_axes(&self, axes: &[impl Dim], keepdim: bool) -> Result<Tensor<F>> {
         let axes = normalize_axes("mean", axes, self.shape())?;
         let n: usize = axes.iter().map(|&a| self.shape()[a]).product();

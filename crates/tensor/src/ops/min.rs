@@ -14,17 +14,24 @@ use crate::{Float, Tensor};
 impl<F: Float> Tensor<F> {
     /// The smallest element, as a tensor of shape `[]`.
     ///
-    /// # Panics
-    /// When the tensor is empty.
+    /// # Errors
+    /// `min` when the tensor is empty.
+    #[track_caller]
+    pub fn try_min(&self) -> Result<Tensor<F>> {
+        Ok(self.neg().try_max().map_err(|e| e.in_op("min"))?.neg())
+    }
+
+    /// Panicking form of [`try_min`](Self::try_min).
     #[track_caller]
     pub fn min(&self) -> Tensor<F> {
-        self.neg().max().neg()
+        or_panic(self.try_min())
     }
 
     /// The minimum over `axes` (kept as size 1 with `keepdim`).
     ///
     /// # Errors
     /// `min` when an axis is out of range or a reduced axis is empty.
+    #[track_caller]
     pub fn try_min_axes(&self, axes: &[impl crate::Dim], keepdim: bool) -> Result<Tensor<F>> {
         let max = self
             .neg()

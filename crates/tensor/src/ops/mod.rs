@@ -15,6 +15,7 @@ pub(crate) mod concat;
 pub(crate) mod conv;
 pub(crate) mod conv_transpose;
 pub(crate) mod cos;
+pub(crate) mod custom;
 pub(crate) mod div;
 pub(crate) mod erf;
 pub(crate) mod exp;
@@ -76,6 +77,7 @@ use crate::{Float, Tensor};
 /// Brings two operands to one shape by NumPy broadcasting. A tracked operand that must
 /// stretch gets an explicit `broadcast` node — the one place where gradients are summed back
 /// to an input's shape. A constant operand is left as it is: ndarray broadcasts it on the fly.
+#[track_caller]
 pub(crate) fn broadcast_pair<F: Float>(
     op: &'static str,
     lhs: &Tensor<F>,
@@ -97,6 +99,7 @@ pub(crate) fn broadcast_pair<F: Float>(
 
 /// An elementwise binary op: broadcast, compute `kernel(lhs, rhs)` (ndarray's operators
 /// broadcast constants), record.
+#[track_caller]
 pub(crate) fn binary<F: Float>(
     op: Op,
     lhs: &Tensor<F>,
@@ -123,6 +126,7 @@ pub(crate) fn unary<F: Float>(
 
 /// A constant tensor with `x`'s shape: 1 where `keep(x)`, else 0. Masks are piecewise
 /// constant, so their own derivative is zero and they never need recording.
+#[track_caller]
 pub(crate) fn mask<F: Float>(x: &Tensor<F>, keep: impl Fn(F) -> bool) -> Tensor<F> {
     Tensor::from_array(
         x.value()
@@ -137,6 +141,7 @@ pub(crate) fn mask<F: Float>(x: &Tensor<F>, keep: impl Fn(F) -> bool) -> Tensor<
 /// axes are dropped first: they do not change the order of the elements, but `assign` would
 /// walk lanes one element long (W1's bias stretched to [100000, 1]: the two broadcasts of a
 /// W1 step took 30% of it before).
+#[track_caller]
 pub(crate) fn materialize<F: Float>(view: ndarray::ArrayViewD<'_, F>) -> ArrayD<F> {
     if view.is_standard_layout() {
         return view.to_owned();
@@ -169,11 +174,13 @@ pub(crate) fn materialize<F: Float>(view: ndarray::ArrayViewD<'_, F>) -> ArrayD<
 
 /// `f(a, b)` elementwise over the broadcast of both arrays (whose shapes are known to
 /// broadcast), for kernels that ndarray has no operator for.
+#[track_caller]
 pub(crate) fn zip_map<F: Float>(a: &ArrayD<F>, b: &ArrayD<F>, f: impl Fn(F, F) -> F) -> ArrayD<F> {
     zip_map_to(a, b, f)
 }
 
 /// [`zip_map`] into another element type (comparisons give `bool`).
+#[track_caller]
 pub(crate) fn zip_map_to<F: Float, T>(
     a: &ArrayD<F>,
     b: &ArrayD<F>,

@@ -20,6 +20,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `mul: cannot broadcast …` when the shapes do not broadcast.
+    #[track_caller]
     pub fn try_mul(&self, rhs: &Tensor<F>) -> Result<Tensor<F>> {
         binary(
             Op::Mul,

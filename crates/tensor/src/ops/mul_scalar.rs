@@ -15,6 +15,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// `c · self` elementwise; also `&x * c` and `&x / c`.
+    #[track_caller]
     pub fn mul_scalar(&self, c: F) -> Tensor<F> {
         unary(Op::MulScalar(c.as_f64()), self, |x| x * c, &[])
     }

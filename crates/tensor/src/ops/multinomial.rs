@@ -40,6 +40,7 @@ impl<F: Float> Tensor<F> {
     /// `multinomial` when `self` is not 1-D or 2-D, has no categories, holds a negative,
     /// NaN or infinite weight, a row sums to 0, or — without replacement — `num_samples`
     /// exceeds a row's number of non-zero weights.
+    #[track_caller]
     pub fn try_multinomial(
         &self,
         num_samples: usize,

@@ -25,6 +25,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `narrow` when the axis is out of range or the range does not fit in it.
+    #[track_caller]
     pub fn try_narrow(&self, axis: impl Dim, start: usize, len: usize) -> Result<Tensor<F>> {
         let axis = axis_index("narrow", axis, self.shape())?;
         let size = self.shape()[axis];
@@ -60,6 +61,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `slice` when there are more ranges than axes, or a range runs backwards or does not fit.
+    #[track_caller]
     pub fn try_slice(&self, ranges: &[Range<usize>]) -> Result<Tensor<F>> {
         if ranges.len() > self.ndim() {
             return Err(TensorError::InvalidArgument {

@@ -9,6 +9,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// `−self`; also the unary `-` operator.
+    #[track_caller]
     pub fn neg(&self) -> Tensor<F> {
         self.mul_scalar(-F::one())
     }

@@ -49,36 +49,42 @@ macro_rules! tensor_scalar {
     ($f:ty) => {
         impl Add<$f> for &Tensor<$f> {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn add(self, c: $f) -> Tensor<$f> {
                 self.add_scalar(c)
             }
         }
         impl Add<$f> for Tensor<$f> {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn add(self, c: $f) -> Tensor<$f> {
                 self.add_scalar(c)
             }
         }
         impl Sub<$f> for &Tensor<$f> {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn sub(self, c: $f) -> Tensor<$f> {
                 self.add_scalar(-c)
             }
         }
         impl Sub<$f> for Tensor<$f> {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn sub(self, c: $f) -> Tensor<$f> {
                 self.add_scalar(-c)
             }
         }
         impl Mul<$f> for &Tensor<$f> {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn mul(self, c: $f) -> Tensor<$f> {
                 self.mul_scalar(c)
             }
         }
         impl Mul<$f> for Tensor<$f> {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn mul(self, c: $f) -> Tensor<$f> {
                 self.mul_scalar(c)
             }
@@ -87,48 +93,56 @@ macro_rules! tensor_scalar {
         /// IEEE division; use `div` with a scalar tensor when that matters).
         impl Div<$f> for &Tensor<$f> {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn div(self, c: $f) -> Tensor<$f> {
                 self.mul_scalar(1.0 / c)
             }
         }
         impl Div<$f> for Tensor<$f> {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn div(self, c: $f) -> Tensor<$f> {
                 self.mul_scalar(1.0 / c)
             }
         }
         impl Add<&Tensor<$f>> for $f {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn add(self, t: &Tensor<$f>) -> Tensor<$f> {
                 t.add_scalar(self)
             }
         }
         impl Add<Tensor<$f>> for $f {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn add(self, t: Tensor<$f>) -> Tensor<$f> {
                 t.add_scalar(self)
             }
         }
         impl Sub<&Tensor<$f>> for $f {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn sub(self, t: &Tensor<$f>) -> Tensor<$f> {
                 t.neg().add_scalar(self)
             }
         }
         impl Sub<Tensor<$f>> for $f {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn sub(self, t: Tensor<$f>) -> Tensor<$f> {
                 t.neg().add_scalar(self)
             }
         }
         impl Mul<&Tensor<$f>> for $f {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn mul(self, t: &Tensor<$f>) -> Tensor<$f> {
                 t.mul_scalar(self)
             }
         }
         impl Mul<Tensor<$f>> for $f {
             type Output = Tensor<$f>;
+            #[track_caller]
             fn mul(self, t: Tensor<$f>) -> Tensor<$f> {
                 t.mul_scalar(self)
             }
@@ -155,6 +169,7 @@ tensor_scalar!(f64);
 
 impl<F: Float> Neg for &Tensor<F> {
     type Output = Tensor<F>;
+    #[track_caller]
     fn neg(self) -> Tensor<F> {
         Tensor::neg(self)
     }
@@ -162,6 +177,7 @@ impl<F: Float> Neg for &Tensor<F> {
 
 impl<F: Float> Neg for Tensor<F> {
     type Output = Tensor<F>;
+    #[track_caller]
     fn neg(self) -> Tensor<F> {
         Tensor::neg(&self)
     }

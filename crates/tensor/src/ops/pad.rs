@@ -21,6 +21,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `pad` when the axis is out of range.
+    #[track_caller]
     pub fn try_pad(&self, axis: impl Dim, before: usize, after: usize) -> Result<Tensor<F>> {
         let axis = axis_index("pad", axis, self.shape())?;
         let len = self.shape()[axis];

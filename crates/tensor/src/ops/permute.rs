@@ -21,6 +21,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `permute` when `axes` is not a permutation of `0..ndim`.
+    #[track_caller]
     pub fn try_permute(&self, axes: &[impl Dim]) -> Result<Tensor<F>> {
         let axes = &axes
             .iter()
@@ -52,6 +53,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `transpose` when either axis is out of range.
+    #[track_caller]
     pub fn try_transpose(&self, a: impl Dim, b: impl Dim) -> Result<Tensor<F>> {
         let a = axis_index("transpose", a, self.shape())?;
         let b = axis_index("transpose", b, self.shape())?;
@@ -68,18 +70,25 @@ impl<F: Float> Tensor<F> {
 
     /// The matrix transpose: swaps the last two axes (a batch of matrices stays a batch).
     ///
-    /// # Panics
-    /// When the tensor has fewer than two axes.
+    /// # Errors
+    /// `t` when the tensor has fewer than two axes.
     #[track_caller]
-    pub fn t(&self) -> Tensor<F> {
+    pub fn try_t(&self) -> Result<Tensor<F>> {
         let n = self.ndim();
         if n < 2 {
-            panic!(
-                "t: shape {:?} has {n} axes; t needs at least 2",
-                self.shape()
-            );
+            return Err(TensorError::InvalidArgument {
+                op: "t",
+                shape: self.shape().to_vec(),
+                rule: format!("the tensor has {n} axes; t needs at least 2"),
+            });
         }
-        self.transpose(n - 2, n - 1)
+        self.try_transpose(n - 2, n - 1)
+    }
+
+    /// Panicking form of [`try_t`](Self::try_t).
+    #[track_caller]
+    pub fn t(&self) -> Tensor<F> {
+        or_panic(self.try_t())
     }
 }
 

@@ -22,6 +22,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `pow: cannot broadcast …` when the shapes do not broadcast.
+    #[track_caller]
     pub fn try_pow(&self, exponent: &Tensor<F>) -> Result<Tensor<F>> {
         let saved = [Saved::Input(0), Saved::Input(1), Saved::Output];
         binary(

@@ -14,6 +14,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// xᵖ elementwise (IEEE `pow`: a negative x with a non-integer p gives NaN).
+    #[track_caller]
     pub fn powf(&self, p: F) -> Tensor<F> {
         unary(
             Op::PowScalar(p.as_f64()),

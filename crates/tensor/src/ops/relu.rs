@@ -17,6 +17,7 @@ use crate::{Float, Tensor};
 impl<F: Float> Tensor<F> {
     /// max(x, 0) elementwise. Unlike `f32::max`, which returns the non-NaN operand, NaN
     /// propagates, as in IEEE arithmetic and PyTorch.
+    #[track_caller]
     pub fn relu(&self) -> Tensor<F> {
         // `x <= 0` is false for NaN, so NaN falls through to `x`.
         unary(

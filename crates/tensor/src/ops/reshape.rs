@@ -22,6 +22,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `reshape` when `shape` holds a different number of elements.
+    #[track_caller]
     pub fn try_reshape(&self, shape: &[usize]) -> Result<Tensor<F>> {
         if shape.iter().product::<usize>() != self.numel() {
             return Err(TensorError::ElementCount {
@@ -106,6 +107,7 @@ impl<F: Float> Tensor<F> {
     }
 
     /// All elements in one axis (shape `[numel]`).
+    #[track_caller]
     pub fn flatten(&self) -> Tensor<F> {
         self.reshape(&[self.numel()])
     }

@@ -62,7 +62,7 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
     let Op::ScatterAdd { axis, index, .. } = ctx.op else {
         unreachable!("scatter_add rule on {:?}", ctx.op)
     };
-    smallvec![Some(grad_out.gather(*axis, index))]
+    smallvec![Some(grad_out.gather(*axis, &**index))]
 }
 
 // y = scatter_add(x, index): linear, so ẏ = scatter_add(ẋ, index).

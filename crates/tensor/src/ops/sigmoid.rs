@@ -13,6 +13,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// The logistic function σ(x) = 1/(1 + e⁻ˣ), elementwise, in (0, 1).
+    #[track_caller]
     pub fn sigmoid(&self) -> Tensor<F> {
         let half = F::from_f64(0.5);
         self.mul_scalar(half)

@@ -14,6 +14,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// sin x elementwise.
+    #[track_caller]
     pub fn sin(&self) -> Tensor<F> {
         unary(Op::Sin, self, F::sin, &[Saved::Input(0)])
     }

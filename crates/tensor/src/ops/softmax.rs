@@ -27,6 +27,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `log_softmax` (or `softmax`) when the axis is out of range or empty.
+    #[track_caller]
     pub fn try_log_softmax(&self, axis: impl Dim) -> Result<Tensor<F>> {
         let axis = axis_index("log_softmax", axis, self.shape())?;
         let (shifted, _) = self
@@ -45,6 +46,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// As [`try_log_softmax`](Self::try_log_softmax).
+    #[track_caller]
     pub fn try_softmax(&self, axis: impl Dim) -> Result<Tensor<F>> {
         let axis = axis_index("softmax", axis, self.shape())?;
         let (shifted, _) = self.shift_by_max(&[axis]).map_err(|e| e.in_op("softmax"))?;

@@ -19,6 +19,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// ln(1 + eˣ) elementwise, without overflow for large |x|.
+    #[track_caller]
     pub fn softplus(&self) -> Tensor<F> {
         let relu = self.maximum(&Tensor::scalar(F::zero()));
         relu.add(&self.abs().neg().exp().log1p())

@@ -14,6 +14,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// √x elementwise (IEEE: exact rounding, NaN for negative x).
+    #[track_caller]
     pub fn sqrt(&self) -> Tensor<F> {
         unary(Op::Sqrt, self, F::sqrt, &[Saved::Output])
     }

@@ -17,6 +17,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `squeeze` when the axis is out of range or its size is not 1.
+    #[track_caller]
     pub fn try_squeeze(&self, axis: impl Dim) -> Result<Tensor<F>> {
         let axis = axis_index("squeeze", axis, self.shape())?;
         if self.shape()[axis] != 1 {
@@ -41,6 +42,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `unsqueeze` when `axis > ndim`.
+    #[track_caller]
     pub fn try_unsqueeze(&self, axis: impl Dim) -> Result<Tensor<F>> {
         let axis = axis_in("unsqueeze", axis, self.ndim() + 1, self.shape())?;
         let mut shape = self.shape().to_vec();

@@ -17,6 +17,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `sub: cannot broadcast …` when the shapes do not broadcast.
+    #[track_caller]
     pub fn try_sub(&self, rhs: &Tensor<F>) -> Result<Tensor<F>> {
         crate::shape::broadcast_shapes("sub", self.shape(), rhs.shape())?;
         self.try_add(&rhs.neg())

@@ -19,6 +19,7 @@ use crate::{Float, Tensor};
 
 impl<F: Float> Tensor<F> {
     /// The sum of every element, as a tensor of shape `[]`.
+    #[track_caller]
     pub fn sum(&self) -> Tensor<F> {
         let all: Vec<usize> = (0..self.ndim()).collect();
         self.sum_axes(&all, false)
@@ -29,6 +30,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `sum` when an axis is out of range.
+    #[track_caller]
     pub fn try_sum_axes(&self, axes: &[impl Dim], keepdim: bool) -> Result<Tensor<F>> {
         let axes = normalize_axes("sum", axes, self.shape())?;
         let value = self.value();

@@ -18,6 +18,7 @@ use crate::{Float, Tensor};
 impl<F: Float> Tensor<F> {
     /// tanh x elementwise. `f32` uses a rational approximation (Eigen's minimax coefficients,
     /// at most 7 ulp from the exact value); `f64` uses the C library's `tanh`.
+    #[track_caller]
     pub fn tanh(&self) -> Tensor<F> {
         unary(Op::Tanh, self, tanh_of, &[Saved::Output])
     }
@@ -40,6 +41,7 @@ fn tanh_of<F: Float>(x: F) -> F {
 /// [−12, 12]: at most 7 ulp, 1 ulp on average (the C library's `tanhf`: at most 2), and about
 /// twelve times faster, because it has no branches or calls and so vectorises.
 #[inline]
+#[track_caller]
 pub(crate) fn tanh_f32(x: f32) -> f32 {
     let c = x.clamp(-7.905_311, 7.905_311);
     let x2 = c * c;

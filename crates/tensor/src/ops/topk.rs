@@ -65,6 +65,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `topk` when the axis is out of range or `k` is larger than the axis.
+    #[track_caller]
     pub fn try_topk(
         &self,
         k: usize,

@@ -29,6 +29,7 @@ use crate::{Float, Tensor};
 
 /// A `[rows, cols]` mask, true where column − row ≤ `diagonal`: the lower triangle. With
 /// `diagonal = 0` it is the causal mask of attention (query i may see keys 0..=i).
+#[track_caller]
 pub fn tril_mask(rows: usize, cols: usize, diagonal: isize) -> ArrayD<bool> {
     ArrayD::from_shape_fn(vec![rows, cols], |ix| {
         ix[1] as isize - ix[0] as isize <= diagonal
@@ -36,6 +37,7 @@ pub fn tril_mask(rows: usize, cols: usize, diagonal: isize) -> ArrayD<bool> {
 }
 
 /// A `[rows, cols]` mask, true where column − row ≥ `diagonal`: the upper triangle.
+#[track_caller]
 pub fn triu_mask(rows: usize, cols: usize, diagonal: isize) -> ArrayD<bool> {
     ArrayD::from_shape_fn(vec![rows, cols], |ix| {
         ix[1] as isize - ix[0] as isize >= diagonal
@@ -47,6 +49,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `tril` when the tensor has fewer than two axes.
+    #[track_caller]
     pub fn try_tril(&self, diagonal: isize) -> Result<Tensor<F>> {
         let (rows, cols) = matrix_axes("tril", self.shape())?;
         Tensor::try_where_cond(
@@ -67,6 +70,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `triu` when the tensor has fewer than two axes.
+    #[track_caller]
     pub fn try_triu(&self, diagonal: isize) -> Result<Tensor<F>> {
         let (rows, cols) = matrix_axes("triu", self.shape())?;
         Tensor::try_where_cond(

@@ -60,6 +60,7 @@ pub struct Window {
 
 impl Window {
     /// A `kh × kw` window, stride 1, dilation 1, no padding.
+    #[track_caller]
     pub fn new(kernel: [usize; 2]) -> Self {
         Window {
             kernel,
@@ -70,21 +71,25 @@ impl Window {
     }
 
     /// A 1-d window of `kernel` taps, for `[N, C, L]` signals.
+    #[track_caller]
     pub fn new_1d(kernel: usize) -> Self {
         Window::new([1, kernel])
     }
 
     /// The same window with stride `[sh, sw]`.
+    #[track_caller]
     pub fn with_stride(self, stride: [usize; 2]) -> Self {
         Window { stride, ..self }
     }
 
     /// The same window with dilation `[dh, dw]`.
+    #[track_caller]
     pub fn with_dilation(self, dilation: [usize; 2]) -> Self {
         Window { dilation, ..self }
     }
 
     /// The same window with padding `[[top, bottom], [left, right]]`.
+    #[track_caller]
     pub fn with_padding(self, padding: [[usize; 2]; 2]) -> Self {
         Window { padding, ..self }
     }
@@ -95,12 +100,14 @@ impl Window {
     }
 
     /// Taps per window, kh·kw.
+    #[track_caller]
     pub(crate) fn taps(&self) -> usize {
         self.kernel[0] * self.kernel[1]
     }
 
     /// Checks the window on an image of spatial size `size` (1 or 2 entries) and returns the
     /// number of positions along height and width.
+    #[track_caller]
     pub(crate) fn positions(
         &self,
         op: &'static str,
@@ -312,6 +319,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     /// `unfold` when the input is not rank 3 or 4, the kernel, stride or dilation has a zero,
     /// a 1-d input gets a 2-d window, or the window is larger than the padded input.
+    #[track_caller]
     pub fn try_unfold(&self, window: &Window) -> Result<Tensor<F>> {
         const OP: &str = "unfold";
         let shape = self.shape();

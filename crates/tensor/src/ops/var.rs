@@ -23,6 +23,7 @@ impl<F: Float> Tensor<F> {
     /// The unbiased sample variance of all elements, Σ(x − x̄)²/(n − 1), shape `[]`: PyTorch's
     /// `torch.var(x)` (correction 1). For NumPy's population variance (`np.var`), use
     /// `var_axes(&all_axes, 0, false)`. One element gives NaN, as in PyTorch.
+    #[track_caller]
     pub fn var(&self) -> Tensor<F> {
         let all: Vec<usize> = (0..self.ndim()).collect();
         self.var_axes(&all, 1, false)
@@ -30,6 +31,7 @@ impl<F: Float> Tensor<F> {
 
     /// The unbiased sample standard deviation of all elements, √(Σ(x − x̄)²/(n − 1)), shape
     /// `[]`: PyTorch's `torch.std(x)` (correction 1).
+    #[track_caller]
     pub fn std(&self) -> Tensor<F> {
         let all: Vec<usize> = (0..self.ndim()).collect();
         self.std_axes(&all, 1, false)
@@ -42,6 +44,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `var` when an axis is out of range.
+    #[track_caller]
     pub fn try_var_axes(
         &self,
         axes: &[impl Dim],
@@ -70,6 +73,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `std` when an axis is out of range.
+    #[track_caller]
     pub fn try_std_axes(
         &self,
         axes: &[impl Dim],

@@ -53,6 +53,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `where_cond: cannot broadcast …` when the shapes do not broadcast.
+    #[track_caller]
     pub fn try_where_cond(cond: &ArrayD<bool>, a: &Tensor<F>, b: &Tensor<F>) -> Result<Tensor<F>> {
         where_arc("where_cond", Arc::new(cond.clone()), a, b)
     }
@@ -70,6 +71,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// `masked_fill: cannot broadcast …` when the shapes do not broadcast.
+    #[track_caller]
     pub fn try_masked_fill(&self, mask: &ArrayD<bool>, value: F) -> Result<Tensor<F>> {
         where_arc(
             "masked_fill",
@@ -87,6 +89,7 @@ impl<F: Float> Tensor<F> {
 }
 
 /// The op itself, on a shared mask (the backward rule reuses its node's mask without copying).
+#[track_caller]
 pub(crate) fn where_arc<F: Float>(
     op: &'static str,
     cond: Arc<ArrayD<bool>>,

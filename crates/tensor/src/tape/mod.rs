@@ -19,12 +19,15 @@
 //! runs the same loop and returns a [`Trace`]: each node's adjoint and what its rule passed to
 //! its inputs, printed in the layout above ([`trace`]).
 
+pub mod anomaly;
 mod backward;
 pub(crate) use backward::InputGrads;
+pub mod hooks;
 pub(crate) mod op;
 mod print;
 mod record;
 pub mod trace;
+mod watch;
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
@@ -36,8 +39,8 @@ use smallvec::SmallVec;
 
 use crate::{Float, Param};
 
-pub use backward::grad;
 pub(crate) use backward::BackwardCtx;
+pub use backward::{grad, grad_with, GradOptions};
 pub use op::Op;
 pub use record::{is_grad_enabled, no_grad};
 pub(crate) use record::{record, GradMode, Saved};
@@ -64,6 +67,42 @@ pub(crate) struct Node<F: Float> {
     pub shape: Shape,
     /// For leaves: the parameter that receives this node's gradient.
     pub param: Option<Param<F>>,
+    /// For leaves: a consuming sweep has delivered a gradient here. Other nodes a consuming
+    /// sweep visits are freed (turned `stale`) instead; a tape whose every node is swept or
+    /// stale is freed whole.
+    pub swept: bool,
+}
+
+impl<F: Float> Node<F> {
+    /// A node with no inputs: a parameter's leaf, or a `stale` marker.
+    pub(crate) fn leaf(op: Op, shape: &[usize], param: Option<Param<F>>) -> Node<F> {
+        Node {
+            op,
+            inputs: SmallVec::new(),
+            saved: SmallVec::new(),
+            shape: shape.into(),
+            param,
+            swept: false,
+        }
+    }
+
+    /// Whether a consuming sweep has already been through this node.
+    pub(crate) fn is_swept(&self) -> bool {
+        self.swept || matches!(self.op, Op::Stale { .. })
+    }
+
+    /// Frees what a visited node holds once a consuming sweep is done with it: its saved
+    /// arrays go and it becomes `stale`, so a second pass through it fails as in PyTorch
+    /// ("backward through the graph a second time"). Leaves stay, for other losses.
+    pub(crate) fn free(&mut self, tape: u64) {
+        if matches!(self.op, Op::Leaf) {
+            self.swept = true;
+        } else {
+            self.op = Op::Stale { tape };
+            self.saved = SmallVec::new();
+            self.inputs = SmallVec::new();
+        }
+    }
 }
 
 impl<F: Float> Clone for Node<F> {
@@ -74,6 +113,7 @@ impl<F: Float> Clone for Node<F> {
             saved: self.saved.clone(),
             shape: self.shape.clone(),
             param: self.param.clone(),
+            swept: self.swept,
         }
     }
 }
@@ -82,11 +122,19 @@ impl<F: Float> Clone for Node<F> {
 pub(crate) struct TapeData<F: Float> {
     /// The tape's number, unique within the process.
     id: u64,
-    /// Set by a consuming `backward`: the nodes are gone and no op may be added. It changes
+    /// Set by a consuming `backward` that swept every node: the nodes are gone and no op may
+    /// be added (a sweep that left some nodes unvisited, such as a second loss's, frees only
+    /// the nodes it visited and leaves this unset). It changes
     /// only while `nodes` is locked, so a reader holding that lock sees it exactly, and a
     /// reader without the lock (`choose_tape`, `Tape::current`) never has to take it.
     consumed: AtomicBool,
     nodes: Mutex<Vec<Node<F>>>,
+    /// Hooks, retained gradients and anomaly-mode origins ([`hooks`], [`anomaly`]). Locked
+    /// after `nodes` when both are held, never before.
+    pub(crate) sidecar: Mutex<hooks::Sidecar<F>>,
+    /// Whether the sidecar holds hooks or retained gradients: a sweep reads only this flag
+    /// unless it does.
+    pub(crate) watched: AtomicBool,
 }
 
 /// A shared handle to one tape. Every tensor recorded on it holds one, so the tape lives
@@ -121,6 +169,8 @@ impl<F: Float> Tape<F> {
                 id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
                 consumed: AtomicBool::new(false),
                 nodes: Mutex::new(Vec::new()),
+                sidecar: Mutex::new(hooks::Sidecar::default()),
+                watched: AtomicBool::new(false),
             }),
         }
     }
@@ -150,16 +200,12 @@ impl<F: Float> Tape<F> {
         lock(&self.data.nodes)
     }
 
-    /// Takes every node out (for a consuming backward) and marks the tape consumed; `None`
-    /// when an earlier backward already did.
-    pub(crate) fn take_nodes(&self) -> Option<Vec<Node<F>>> {
-        let mut nodes = self.nodes();
-        if self.is_consumed() {
-            return None;
-        }
+    /// Marks the tape consumed and frees its nodes; the caller holds the lock as `nodes`,
+    /// and `counted` nodes were on it (some may have been dropped already).
+    pub(crate) fn consume(&self, nodes: &mut Vec<Node<F>>, counted: usize) {
         self.data.consumed.store(true, Ordering::Release);
-        LIVE_NODES.fetch_sub(nodes.len(), Ordering::Relaxed);
-        Some(std::mem::take(&mut *nodes))
+        nodes_dropped(counted);
+        *nodes = Vec::new();
     }
 
     pub(crate) fn same_as(&self, other: &Tape<F>) -> bool {
@@ -203,6 +249,11 @@ pub(crate) fn push_node<F: Float>(nodes: &mut Vec<Node<F>>, node: Node<F>) -> No
     LIVE_NODES.fetch_add(1, Ordering::Relaxed);
     nodes.push(node);
     nodes.len() - 1
+}
+
+/// Accounts for `n` nodes removed from a tape.
+pub(crate) fn nodes_dropped(n: usize) {
+    LIVE_NODES.fetch_sub(n, Ordering::Relaxed);
 }
 
 impl<F: Float> Drop for TapeData<F> {

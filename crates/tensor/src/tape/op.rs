@@ -138,6 +138,8 @@ pub enum Op {
     WhereCond {
         cond: Arc<ArrayD<bool>>,
     },
+    /// A user-defined op ([`CustomOp`](crate::CustomOp)); it prints as its own name.
+    Custom(crate::ops::custom::CustomRef),
 }
 
 impl Op {
@@ -181,6 +183,7 @@ impl Op {
             Op::Erf => "erf",
             Op::MaxPool { .. } => "max_pool",
             Op::WhereCond { .. } => "where_cond",
+            Op::Custom(op) => op.name(),
         }
     }
 

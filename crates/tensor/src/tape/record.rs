@@ -1,11 +1,13 @@
 //! Recording: how a forward op appends its node, and the `no_grad` switch.
 
 use std::cell::Cell;
+use std::panic::Location;
 use std::sync::Arc;
 
 use ndarray::ArrayD;
 use smallvec::SmallVec;
 
+use super::anomaly;
 use super::{push_node, Node, NodeId, Op, Shape, Tape};
 use crate::error::{Result, TensorError};
 use crate::tensor::Repr;
@@ -73,13 +75,27 @@ pub(crate) enum Saved {
 /// Parameters among the inputs are lifted onto the tape as leaves (once per tape); an input
 /// left over from a consumed tape becomes a `stale` leaf, which is an error only if a
 /// gradient later tries to flow into it (PyTorch's "backward through the graph a second time").
+///
+/// In anomaly mode it also checks `output` for NaN and ±inf and keeps where the op was called
+/// from: the public op's caller, since every function between it and here is
+/// `#[track_caller]`.
+#[track_caller]
 pub(crate) fn record<F: Float>(
     op: Op,
     inputs: &[&Tensor<F>],
     output: ArrayD<F>,
     saved: &[Saved],
 ) -> Result<Tensor<F>> {
+    // Not `.then(Location::caller)`: called through a function pointer, it would name core.
+    let called_at = if anomaly::checks_forward() {
+        Some(Location::caller())
+    } else {
+        None
+    };
     if !is_grad_enabled() || !inputs.iter().any(|t| t.is_tracked()) {
+        if let Some(at) = called_at {
+            anomaly::forward_checked(&op, inputs, &output, at, None);
+        }
         return Ok(Tensor::from_arc(Arc::new(output)));
     }
     let tape = choose_tape(op.label(), inputs)?;
@@ -103,18 +119,27 @@ pub(crate) fn record<F: Float>(
                 value, tape: other, ..
             } if !other.same_as(&tape) => {
                 let stale = Op::Stale { tape: other.id() };
-                Some(push_node(&mut nodes, leaf_node(stale, value.shape(), None)))
+                Some(push_node(
+                    &mut nodes,
+                    Node::leaf(stale, value.shape(), None),
+                ))
             }
             Repr::Recorded { id, .. } => Some(*id),
-            Repr::Param(p) => Some(match p.leaf_on(tape_id) {
-                Some(id) => id,
-                None => {
-                    let leaf = leaf_node(Op::Leaf, p.shape(), Some(p.clone()));
-                    let id = push_node(&mut nodes, leaf);
-                    p.set_leaf(tape_id, id);
-                    id
-                }
-            }),
+            // A cached leaf a partial sweep truncated (now `stale`) is lifted anew.
+            Repr::Param(p) => Some(
+                match p
+                    .leaf_on(tape_id)
+                    .filter(|&id| matches!(nodes[id].op, Op::Leaf))
+                {
+                    Some(id) => id,
+                    None => {
+                        let leaf = Node::leaf(Op::Leaf, p.shape(), Some(p.clone()));
+                        let id = push_node(&mut nodes, leaf);
+                        p.set_leaf(tape_id, id);
+                        id
+                    }
+                },
+            ),
         };
         ids.push(id);
     }
@@ -137,8 +162,12 @@ pub(crate) fn record<F: Float>(
             saved: saved_values,
             shape,
             param: None,
+            swept: false,
         },
     );
+    if let Some(at) = called_at {
+        anomaly::forward_checked(&nodes[id].op, inputs, &output, at, Some((&tape, id)));
+    }
     drop(nodes);
     let output = Tensor {
         repr: Repr::Recorded {
@@ -151,16 +180,6 @@ pub(crate) fn record<F: Float>(
         crate::forward::on_record(&op, inputs, &ids, &output);
     }
     Ok(output)
-}
-
-fn leaf_node<F: Float>(op: Op, shape: &[usize], param: Option<crate::Param<F>>) -> Node<F> {
-    Node {
-        op,
-        inputs: SmallVec::new(),
-        saved: SmallVec::new(),
-        shape: shape.into(),
-        param,
-    }
 }
 
 /// The tape an op records on: the one its recorded inputs share, or the thread's current tape

@@ -31,6 +31,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     /// `matmul: [3, 4] x [5, 2]: inner dimensions 4 and 5 differ`; also when an operand is a
     /// scalar or the batch axes do not broadcast.
+    #[track_caller]
     pub fn try_matmul(&self, rhs: &Tensor<F>) -> Result<Tensor<F>> {
         const OP: &str = "matmul";
         let (ls, rs) = (self.shape(), rhs.shape());
@@ -93,6 +94,7 @@ impl<F: Float> Tensor<F> {
 }
 
 /// Both operands (rank ≥ 2) broadcast to the same batch axes.
+#[track_caller]
 fn broadcast_batch<F: Float>(lhs: &Tensor<F>, rhs: &Tensor<F>) -> Result<(Tensor<F>, Tensor<F>)> {
     let (ls, rs) = (lhs.shape(), rhs.shape());
     let (lb, rb) = (&ls[..ls.len() - 2], &rs[..rs.len() - 2]);
@@ -126,6 +128,7 @@ impl<F: Float> Tensor<F> {
     /// axes, where op transposes the last two axes when its flag is set. A transposed operand
     /// is read through a strided view, never copied: the backward rules below use this to
     /// form A·Bᵀ and Aᵀ·B. (Materialising Xᵀ for W1's 100000×16 X took half of each step.)
+    #[track_caller]
     pub(crate) fn matmul_same_batch(
         &self,
         rhs: &Tensor<F>,

@@ -124,6 +124,7 @@ impl<F: Float> Tensor<F> {
     /// `scaled_dot_product_attention` when an operand has fewer than two axes, Q's and K's
     /// last axes differ, K and V have different numbers of keys, batch axes or the mask do
     /// not broadcast, `is_causal` is combined with a mask, or `dropout_p` is not in [0, 1).
+    #[track_caller]
     pub fn try_scaled_dot_product_attention(
         &self,
         key: &Tensor<F>,
@@ -164,6 +165,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Errors
     /// As [`try_scaled_dot_product_attention`](Self::try_scaled_dot_product_attention).
+    #[track_caller]
     pub fn try_attention_weights(
         &self,
         key: &Tensor<F>,

@@ -44,7 +44,7 @@ use std::fmt;
 
 use super::backward::{sweep, unit_seed, Mode, Target};
 use super::print::node_line;
-use super::NodeId;
+use super::{NodeId, Op};
 use crate::error::{or_panic, Result, ShapeFmt, TensorError};
 use crate::{no_grad, Float, Tensor};
 
@@ -62,6 +62,26 @@ pub(crate) trait Observer<F: Float> {
     /// Node `from`'s rule adds `contribution` to input `to`'s adjoint.
     #[inline(always)]
     fn sent(&mut self, _from: NodeId, _to: NodeId, _contribution: &Tensor<F>) {}
+
+    /// Node `node`'s adjoint, complete, before anything uses it: the observer may replace it
+    /// (gradient hooks) or stop the sweep with an error.
+    #[inline(always)]
+    fn arrive(&mut self, _node: NodeId, adjoint: Tensor<F>) -> Result<Tensor<F>> {
+        Ok(adjoint)
+    }
+
+    /// Node `from`'s rule (of op `op`) is about to add `contribution` to the adjoint of its
+    /// input number `input`: the observer may stop the sweep (anomaly mode).
+    #[inline(always)]
+    fn check_sent(
+        &mut self,
+        _from: NodeId,
+        _op: &Op,
+        _input: usize,
+        _contribution: &Tensor<F>,
+    ) -> Result<()> {
+        Ok(())
+    }
 
     /// Node `from` (a `narrow`) adds `window` to input `to`'s adjoint, of shape `shape`,
     /// along `axis` from `start`: the contribution is `window` padded with zeros to `shape`.
