@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tapegrad_tensor::gradcheck::gradcheck;
 use tapegrad_tensor::ndarray::ArrayD;
-use tapegrad_tensor::{grad, CustomCtx, CustomOp, Float, Result, Tensor, TensorError};
+use tapegrad_tensor::{func, grad, CustomCtx, CustomOp, Float, Result, Tensor, TensorError};
 
 /// softplus(x) = ln(1 + eˣ), computed as max(x, 0) + ln(1 + e^−|x|) so that neither branch
 /// overflows: at x = 1000, eˣ is inf but e^−|x| is 0. Its derivative is σ(x) = 1/(1 + e^−x),
@@ -27,6 +27,17 @@ impl<F: Float> CustomOp<F> for StableSoftplus {
     fn backward(&self, ctx: &CustomCtx<F>, grad_out: &Tensor<F>) -> Vec<Option<Tensor<F>>> {
         // ∂L/∂x = ∂L/∂y · σ(x)
         vec![Some(grad_out * &ctx.input(0).sigmoid())]
+    }
+
+    fn jvp(
+        &self,
+        inputs: &[Tensor<F>],
+        _output: &Tensor<F>,
+        tangents: &[Option<Tensor<F>>],
+    ) -> Result<Tensor<F>> {
+        // ẏ = σ(x) ⊙ ẋ (forward mode calls this only when ẋ is present)
+        let dx = tangents[0].as_ref().expect("a tangent");
+        Ok(&inputs[0].sigmoid() * dx)
     }
 }
 
@@ -121,21 +132,52 @@ fn stable_softplus_stays_finite_at_plus_and_minus_a_thousand() {
 #[test]
 fn the_custom_node_is_on_the_printed_tape_and_jvp_reports_it_has_none() {
     let x = Tensor::<f64>::from_vec(vec![0.5], &[1]).requires_grad();
-    let y = softplus(&x);
+    let y = Tensor::custom(Arc::new(RoundSte), &[&x.exp()]);
     let printed = y.tape().unwrap().to_string();
-    assert!(printed.contains("stable_softplus(%0)"), "{printed}");
-    let op: Arc<dyn CustomOp<f64>> = Arc::new(StableSoftplus);
+    assert!(printed.contains("round_ste(%1)"), "{printed}");
+    let op: Arc<dyn CustomOp<f64>> = Arc::new(RoundSte);
     let err = op.jvp(&[x.detach()], &y.detach(), &[None]).unwrap_err();
-    assert_eq!(
-        err,
-        TensorError::NoForwardRule {
-            op: "stable_softplus"
-        }
-    );
+    assert_eq!(err, TensorError::NoForwardRule { op: "round_ste" });
     assert_eq!(
         err.to_string(),
-        "jvp: no forward-mode rule for custom op stable_softplus; implement CustomOp::jvp"
+        "jvp: no forward-mode rule for custom op round_ste; implement CustomOp::jvp"
     );
+    // In forward mode, the missing rule stops the transform with that message.
+    let through = std::panic::catch_unwind(|| {
+        func::jvp(
+            |t| Tensor::custom(Arc::new(RoundSte), &[&t[0]]),
+            &[Tensor::scalar(0.3)],
+            &[Tensor::scalar(1.0)],
+        )
+    });
+    let message = through.unwrap_err();
+    let text = message.downcast_ref::<String>().expect("a formatted panic");
+    assert!(
+        text.contains("no forward-mode rule for custom op round_ste"),
+        "{text}"
+    );
+}
+
+#[test]
+fn forward_mode_runs_the_custom_jvp_rule() {
+    // jvp of softplus at x with tangent v is σ(x)·v; jacfwd (forward) equals jacrev.
+    let x = Tensor::<f64>::from_vec(vec![-2.0, 0.0, 3.0], &[3]);
+    let v = Tensor::<f64>::from_vec(vec![1.0, -0.5, 2.0], &[3]);
+    let (y, dy) = func::jvp(|t| softplus(&t[0]), &[x.clone()], &[v.clone()]).unwrap();
+    assert_eq!(y.to_vec(), softplus(&x).to_vec());
+    let expected: Vec<f64> = (x.sigmoid() * &v).to_vec();
+    assert_eq!(dy.to_vec(), expected);
+    let fwd = func::jacfwd(|t| softplus(&t[0]).sum(), &[x.clone()]).unwrap();
+    let rev = func::jacrev(|t| softplus(&t[0]).sum(), &[x.clone()]).unwrap();
+    for (a, b) in fwd[0].to_vec().iter().zip(rev[0].to_vec()) {
+        assert!((a - b).abs() < 1e-15, "{a} against {b}");
+    }
+    // Forward over reverse through the custom rules: H·v = σ(x)(1 − σ(x)) ⊙ v.
+    let hv = func::hvp(|t| softplus(&t[0]).sum(), &[x.clone()], &[v.clone()]).unwrap();
+    let s = x.sigmoid().to_vec();
+    for ((h, s), v) in hv[0].to_vec().iter().zip(&s).zip(v.to_vec()) {
+        assert!((h - s * (1.0 - s) * v).abs() < 1e-15, "{h}");
+    }
 }
 
 #[test]

@@ -142,7 +142,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "gather",
-            move |t| t[0].gather(1, &gather_index),
+            move |t| t[0].gather(1, &*gather_index),
             vec![u(&[3, 3], 49)],
         ),
         case(

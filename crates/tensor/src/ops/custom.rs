@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ndarray::ArrayD;
 
 use crate::error::{or_panic, Result, TensorError};
+use crate::forward::{Dots, JvpCtx};
 use crate::tape::{record, BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
 
@@ -198,6 +199,16 @@ pub fn custom_jvp<F: Float>(
     tangents: &[Option<Tensor<F>>],
 ) -> Result<Tensor<F>> {
     op.get::<F>().jvp(inputs, output, tangents)
+}
+
+// ẏ = the user's rule, `CustomOp::jvp`. An op without one stops forward mode with its
+// `NoForwardRule` error as the panic message, naming the op (as a bad shape would).
+pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
+    let Op::Custom(custom) = ctx.op else {
+        unreachable!("custom::jvp runs for Op::Custom nodes")
+    };
+    let inputs: Vec<Tensor<F>> = (0..dots.len()).map(|i| ctx.input(i).clone()).collect();
+    Some(or_panic(custom_jvp(custom, &inputs, ctx.output(), dots)))
 }
 
 // The user's rule, checked: one gradient per input, each of its input's shape.

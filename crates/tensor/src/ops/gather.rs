@@ -154,7 +154,7 @@ pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>
     let Op::Gather { axis, index, .. } = ctx.op else {
         unreachable!("gather rule on {:?}", ctx.op)
     };
-    Some(dots[0].as_ref()?.gather(*axis, index))
+    Some(dots[0].as_ref()?.gather(*axis, &**index))
 }
 
 /// The rows of x and of the index along the last axis, when `axis` is the last, both are

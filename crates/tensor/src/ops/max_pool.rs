@@ -290,7 +290,7 @@ pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>
     };
     let plane: usize = input[2..].iter().product();
     let flat = dots[0].as_ref()?.reshape(&[input[0], input[1], plane]);
-    Some(flat.gather(2, index).reshape(ctx.shape()))
+    Some(flat.gather(2, &**index).reshape(ctx.shape()))
 }
 
 #[cfg(test)]
