@@ -36,6 +36,7 @@
 mod error;
 mod float;
 pub mod gradcheck;
+mod heap;
 mod ops;
 mod parallel;
 mod param;
