@@ -651,8 +651,8 @@ mod w7 {
             let mut c = Tensor::zeros(&[BATCH, HIDDEN]);
             for t in 0..T {
                 let a = projection.narrow(0, t * BATCH, BATCH) + h.matmul(&w_hh);
-                let s = a.sigmoid();
-                let g = a.narrow(1, 2 * HIDDEN, HIDDEN).tanh();
+                let s = a.lstm_gates(); // σ on i, f, o and tanh on g, one pass
+                let g = s.narrow(1, 2 * HIDDEN, HIDDEN);
                 c = s.narrow(1, HIDDEN, HIDDEN) * &c + s.narrow(1, 0, HIDDEN) * g;
                 h = s.narrow(1, 3 * HIDDEN, HIDDEN) * c.tanh();
             }
