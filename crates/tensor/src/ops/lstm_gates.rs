@@ -19,7 +19,7 @@
 //! assert_eq!(y.to_vec(), vec![0.5, 0.5, 0.0, 0.5]);
 //! ```
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 
 use ndarray::ArrayD;
 use smallvec::smallvec;
@@ -49,24 +49,15 @@ impl<F: Float> Tensor<F> {
         let a = self.value();
         let mut y: ArrayD<F> = a.as_standard_layout().into_owned();
         if hidden > 0 {
-            for row in y
-                .as_slice_mut()
-                .expect("standard layout")
-                .chunks_exact_mut(gates)
-            {
-                let (sigmoid_if, rest) = row.split_at_mut(2 * hidden);
-                let (tanh_g, sigmoid_o) = rest.split_at_mut(hidden);
-                // Three plain loops over slices, which the compiler vectorises (a chained
-                // iterator over both σ blocks did not).
-                for v in sigmoid_if.iter_mut() {
-                    *v = sigmoid_of(*v);
-                }
-                for v in tanh_g.iter_mut() {
-                    *v = tanh_of(*v);
-                }
-                for v in sigmoid_o.iter_mut() {
-                    *v = sigmoid_of(*v);
-                }
+            match (&mut y as &mut dyn Any).downcast_mut::<ArrayD<f32>>() {
+                // fast path: f32 compiled for the widest instruction set the CPU has (AVX2:
+                // 8 lanes, against the baseline build's 4), chosen at run time by pulp; the
+                // plain version is the same loop for the baseline CPU. See `GatesF32`.
+                Some(y) => pulp::Arch::new().dispatch(GatesF32 {
+                    values: y.as_slice_mut().expect("standard layout"),
+                    hidden,
+                }),
+                None => gates_in_place(y.as_slice_mut().expect("standard layout"), hidden),
             }
         }
         record(Op::LstmGates, &[self], y, &[Saved::Output])
@@ -79,9 +70,47 @@ impl<F: Float> Tensor<F> {
     }
 }
 
+/// The gates of each row (4·`hidden` long) of `values`, in place.
+#[inline(always)]
+fn gates_in_place<F: Float>(values: &mut [F], hidden: usize) {
+    for row in values.chunks_exact_mut(4 * hidden) {
+        let (sigmoid_if, rest) = row.split_at_mut(2 * hidden);
+        let (tanh_g, sigmoid_o) = rest.split_at_mut(hidden);
+        // Three plain loops over slices, which the compiler vectorises (a chained iterator
+        // over both σ blocks did not).
+        for v in sigmoid_if.iter_mut() {
+            *v = sigmoid_of(*v);
+        }
+        for v in tanh_g.iter_mut() {
+            *v = tanh_of(*v);
+        }
+        for v in sigmoid_o.iter_mut() {
+            *v = sigmoid_of(*v);
+        }
+    }
+}
+
+/// [`gates_in_place`] on f32, inside `pulp`'s dispatch: the loop is compiled once per
+/// instruction set and the CPU's best is run. The arithmetic is the same (Rust never fuses a
+/// multiply and an add by itself), so the values are bit for bit those of the plain loop.
+/// W7 1 thread, CPU time of a run (loaded machine): 1.48 → 1.00 s.
+struct GatesF32<'a> {
+    values: &'a mut [f32],
+    hidden: usize,
+}
+
+impl pulp::WithSimd for GatesF32<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        gates_in_place(self.values, self.hidden);
+    }
+}
+
 /// tanh as `Tensor::tanh` computes it (the f32 rational approximation, the C library's tanh
 /// for f64).
-#[inline]
+#[inline(always)]
 fn tanh_of<F: Float>(x: F) -> F {
     if TypeId::of::<F>() == TypeId::of::<f32>() {
         F::from_f64(f64::from(tanh_f32(x.as_f64() as f32)))
@@ -91,7 +120,7 @@ fn tanh_of<F: Float>(x: F) -> F {
 }
 
 /// σ(x) = ½·(tanh(x/2) + 1), the operations of the composite `Tensor::sigmoid` in its order.
-#[inline]
+#[inline(always)]
 fn sigmoid_of<F: Float>(x: F) -> F {
     let half = F::from_f64(0.5);
     (tanh_of(x * half) + F::one()) * half
