@@ -24,10 +24,13 @@
 //! `grad` of ⟨∇L, v⟩) — and reports both in ms per product, their ratio, and their largest
 //! difference.
 //!
-//! W3 also reports, in `extra`, the live heap bytes after its warm-up step and after 10,000
-//! more steps (`heap_live_warm`, `heap_live_10k`): a per-step tape must not leak. They come
-//! from the counting allocator below, which every allocation of this program goes through.
-//! That check runs first; counting is then switched off, so that no timed step pays for it.
+//! Every workload also reports its heap, in `extra`, from one untimed run made first with the
+//! counting allocator below (which every allocation of this program goes through), in bytes
+//! counted from just before the workload's data and model are built: `heap_live_warm` after
+//! the warm-up step, `heap_live_end` after the benchmark's number of steps (W3: 10,000, also
+//! as `heap_live_10k`; W4: 3 chains; W5: 10 reps), `heap_peak`, and `heap_flat` = 1 when the
+//! two live figures are equal (a per-step tape must not leak). Counting is then switched
+//! off, so that no timed step pays for it.
 
 use std::time::Instant;
 
@@ -43,12 +46,15 @@ mod counting {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+    /// The largest `LIVE_BYTES` has been since the last [`reset_peak`].
+    static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
     /// Counting costs two atomic additions per allocation; the timed loops run without it.
     static COUNTING: AtomicBool = AtomicBool::new(true);
 
     fn add(bytes: usize) {
         if COUNTING.load(Ordering::Relaxed) {
-            LIVE_BYTES.fetch_add(bytes, Ordering::Relaxed);
+            let live = LIVE_BYTES.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
         }
     }
 
@@ -107,6 +113,16 @@ mod counting {
         LIVE_BYTES.load(Ordering::Relaxed)
     }
 
+    /// The largest number of live bytes since the last `reset_peak`.
+    pub fn peak_bytes() -> usize {
+        PEAK_BYTES.load(Ordering::Relaxed)
+    }
+
+    /// Starts a new peak from the bytes live now.
+    pub fn reset_peak() {
+        PEAK_BYTES.store(live_bytes(), Ordering::Relaxed);
+    }
+
     /// Stops counting for good; `live_bytes` is meaningless afterwards.
     pub fn stop() {
         COUNTING.store(false, Ordering::Relaxed);
@@ -126,6 +142,16 @@ const W4_MUL: f32 = 1.0001;
 const W4_ADD: f32 = 0.0001;
 const W5_N: usize = 1024;
 const W5_REPS: usize = 10;
+/// Every workload, in the order they run.
+const WORKLOADS: [&str; 7] = [
+    "w1_linreg",
+    "w2_mlp",
+    "w3_tiny",
+    "w4_chain",
+    "w5_matmul",
+    "w6_cnn",
+    "w7_lstm",
+];
 /// Each training workload is timed this many times in-process; the median is reported.
 const REPEATS: usize = 5;
 
@@ -475,18 +501,67 @@ fn bench_training<W: Workload>(
     json_line(name, threads, median(&runs), unit, &runs, &extra);
 }
 
-/// Live heap bytes after one warm-up step and after `steps` more: equal when nothing leaks.
-fn heap_after_steps<W: Workload>(make: impl Fn() -> W, steps: usize) -> (f64, f64) {
-    let model = make();
-    model.step();
-    let warm = counting::live_bytes();
+/// The heap over one run of a workload, in bytes counted from just before its data and model
+/// are built: live after the warm-up (`warm`), live after `steps` more (`run` each time),
+/// and the peak. `heap_flat` is 1 when the live bytes after the run exceed those after the
+/// warm-up by at most [`HEAP_SLACK`]: nothing a step allocates outlives the step.
+fn heap_check<S>(
+    build: impl FnOnce() -> S,
+    warm: impl FnOnce(&S),
+    mut run: impl FnMut(&S),
+    steps: usize,
+) -> Vec<(&'static str, f64)> {
+    // At 2 threads a helper thread stays awake for 0.5 ms after each shared kernel, and the
+    // small job that keeps it awake is freed only then: let that pass before each reading.
+    let settled_live = || {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        counting::live_bytes() as f64
+    };
+    let base = settled_live();
+    counting::reset_peak();
+    let state = build();
+    warm(&state);
+    let after_warm = settled_live() - base;
     for _ in 0..steps {
-        model.step();
+        run(&state);
     }
-    (warm as f64, counting::live_bytes() as f64)
+    let end = settled_live() - base;
+    let peak = counting::peak_bytes() as f64 - base;
+    drop(state);
+    vec![
+        ("heap_live_warm", after_warm),
+        ("heap_live_end", end),
+        ("heap_peak", peak),
+        ("heap_steps", steps as f64),
+        (
+            "heap_flat",
+            f64::from(u8::from(end - after_warm <= HEAP_SLACK)),
+        ),
+    ]
 }
 
-fn chain(threads: usize, n_ops: usize) {
+/// Bytes a run may end above its warm-up and still count as flat. At 2 threads a helper
+/// thread that the warm-up did not need (the caller ran both halves itself, which happens
+/// on a busy machine) makes a one-time allocation of 8–10 bytes the first time it runs a
+/// job; a per-step leak of even one small block (16 bytes or more) over the 3 to 10,000 steps
+/// of a check exceeds this.
+const HEAP_SLACK: f64 = 32.0;
+
+/// [`heap_check`] for a training workload: a fresh model, one warm-up step, `steps` steps.
+fn heap_training<W: Workload>(make: impl FnOnce() -> W, steps: usize) -> Vec<(&'static str, f64)> {
+    heap_check(
+        make,
+        |m| {
+            m.step();
+        },
+        |m| {
+            m.step();
+        },
+        steps,
+    )
+}
+
+fn chain(threads: usize, n_ops: usize, heap: &[(&str, f64)]) {
     let once = || {
         let x0 = Tensor::<f32>::from_vec(vec![1.0], &[1]).requires_grad();
         let t0 = Instant::now();
@@ -510,7 +585,7 @@ fn chain(threads: usize, n_ops: usize) {
     let grad = results[2].1;
     let expected = (W4_MUL as f64).powi(n_ops.div_ceil(2) as i32);
     let med = median(&total);
-    let extra = [
+    let mut extra = vec![
         ("ops", n_ops as f64),
         ("us_per_node", med * 1e3 / n_ops as f64),
         ("forward_ms", part(0)),
@@ -519,10 +594,36 @@ fn chain(threads: usize, n_ops: usize) {
         ("grad", grad),
         ("grad_rel_err", ((grad - expected) / expected).abs()),
     ];
+    extra.extend_from_slice(heap);
     json_line("w4_chain", threads, med, "ms total", &total, &extra);
 }
 
-fn matmul(threads: usize) {
+/// One W4 chain of `n_ops` ops, its backward, and the drop of the graph (for the heap check).
+fn chain_once(n_ops: usize) {
+    let x0 = Tensor::<f32>::from_vec(vec![1.0], &[1]).requires_grad();
+    let mut x = x0.clone();
+    for i in 0..n_ops {
+        x = if i % 2 == 0 { &x * W4_MUL } else { &x + W4_ADD };
+    }
+    x.sum().backward();
+}
+
+/// W5's two parameters, and one rep: C = A·B, ΣC, backward (for the heap check).
+fn matmul_params() -> [Param<f32>; 2] {
+    let n = W5_N;
+    [
+        param(uniform(51, n * n, -1.0, 1.0), &[n, n]),
+        param(uniform(52, n * n, -1.0, 1.0), &[n, n]),
+    ]
+}
+
+fn matmul_rep([a, b]: &[Param<f32>; 2]) {
+    a.zero_grad();
+    b.zero_grad();
+    a.tensor().matmul(&b.tensor()).sum().backward();
+}
+
+fn matmul(threads: usize, heap: &[(&str, f64)]) {
     let n = W5_N;
     let b_data = uniform(52, n * n, -1.0, 1.0);
     let expected: f64 = b_data[..n].iter().map(|&v| v as f64).sum();
@@ -545,11 +646,12 @@ fn matmul(threads: usize) {
         cpu += cpu_seconds() - c0;
     }
     let med = median(&ms);
-    let extra = [
+    let mut extra = vec![
         ("gflops", 6.0 * (n as f64).powi(3) / (med * 1e-3) / 1e9),
         ("cpu_util", cpu / wall),
         ("grad_rel_err", (ga00 - expected).abs() / expected.abs()),
     ];
+    extra.extend_from_slice(heap);
     json_line("w5_matmul", threads, med, "ms/rep", &ms, &extra);
 }
 
@@ -561,7 +663,7 @@ fn matmul(threads: usize) {
 // measure what the layer costs over hand-written code.
 
 mod w7 {
-    use super::{bench_training, param, tensor, uniform, Workload};
+    use super::{bench_training, heap_training, param, tensor, uniform, Workload};
     use tapegrad::models::module::{Lstm, Module};
     use tapegrad::{Param, Tensor};
 
@@ -658,8 +760,8 @@ mod w7 {
             let mut c = Tensor::zeros(&[BATCH, HIDDEN]);
             for t in 0..T {
                 let a = projection.narrow(0, t * BATCH, BATCH) + h.matmul(&w_hh);
-                let s = a.sigmoid();
-                let g = a.narrow(1, 2 * HIDDEN, HIDDEN).tanh();
+                let s = a.lstm_gates(); // σ on i, f, o and tanh on g, one pass
+                let g = s.narrow(1, 2 * HIDDEN, HIDDEN);
                 c = s.narrow(1, HIDDEN, HIDDEN) * &c + s.narrow(1, 0, HIDDEN) * g;
                 h = s.narrow(1, 3 * HIDDEN, HIDDEN) * c.tanh();
             }
@@ -668,13 +770,34 @@ mod w7 {
         }
     }
 
-    pub fn run(threads: usize) {
-        let note = [("cell_inline", 0.0)];
-        if std::env::var("TAPEGRAD_W7").as_deref() == Ok("cell") {
-            let note = [("cell_inline", 1.0)];
-            bench_training("w7_lstm", threads, STEPS, 1e3, "ms/step", Cell::new, &note);
+    fn cell_inline() -> bool {
+        std::env::var("TAPEGRAD_W7").as_deref() == Ok("cell")
+    }
+
+    /// The heap check of the variant that `run` times.
+    pub fn heap() -> Vec<(&'static str, f64)> {
+        if cell_inline() {
+            heap_training(Cell::new, STEPS)
         } else {
-            bench_training("w7_lstm", threads, STEPS, 1e3, "ms/step", Layer::new, &note);
+            heap_training(Layer::new, STEPS)
+        }
+    }
+
+    pub fn run(threads: usize, heap: &[(&'static str, f64)]) {
+        let mut extra = vec![("cell_inline", f64::from(u8::from(cell_inline())))];
+        extra.extend_from_slice(heap);
+        if cell_inline() {
+            bench_training("w7_lstm", threads, STEPS, 1e3, "ms/step", Cell::new, &extra);
+        } else {
+            bench_training(
+                "w7_lstm",
+                threads,
+                STEPS,
+                1e3,
+                "ms/step",
+                Layer::new,
+                &extra,
+            );
         }
     }
 }
@@ -702,35 +825,69 @@ fn main() {
         .num_threads(threads)
         .build_global()
         .expect("the global pool is configured once, before any parallel work");
+    // Wait until every pool thread has started, so that no thread's start-up allocations land
+    // inside a heap check.
+    rayon::broadcast(|_| ());
     let run = |w: &str| workload == "all" || workload == w;
-    // The heap check runs before anything is timed; then counting stops.
-    let heap = if run("w3_tiny") {
-        let (warm, after) = heap_after_steps(Tiny::new, 10_000);
-        vec![("heap_live_warm", warm), ("heap_live_10k", after)]
-    } else {
-        Vec::new()
+    // tapegrad reserves and frees 32 MiB of address space once, before its first tensor (see
+    // tapegrad-tensor's heap.rs); make it happen here, not inside the first heap check's peak.
+    drop(Tensor::<f32>::zeros(&[1]));
+    // The heap checks run before anything is timed, one untimed run per workload with the
+    // benchmark's own number of steps (W3: 10,000); then counting stops.
+    let heap = |w: &str| -> Vec<(&'static str, f64)> {
+        if !run(w) {
+            return Vec::new();
+        }
+        match w {
+            "w1_linreg" => heap_training(Linreg::new, W1.3),
+            "w2_mlp" => heap_training(Mlp::new, W2.5),
+            "w3_tiny" => {
+                let mut extra = heap_training(Tiny::new, 10_000);
+                // The name the earlier tables used for the live bytes after 10,000 steps.
+                extra.push(("heap_live_10k", extra[1].1));
+                extra
+            }
+            "w4_chain" => heap_check(|| (), |_| chain_once(w4_ops), |_| chain_once(w4_ops), 3),
+            "w5_matmul" => heap_check(matmul_params, matmul_rep, matmul_rep, W5_REPS),
+            "w6_cnn" => heap_training(Cnn::new, W6_STEPS),
+            _ => w7::heap(),
+        }
     };
+    let heaps: Vec<Vec<(&str, f64)>> = WORKLOADS.iter().map(|w| heap(w)).collect();
     counting::stop();
+    let heap = |w: &str| &heaps[WORKLOADS.iter().position(|&x| x == w).expect("known")][..];
     if run("w1_linreg") {
-        bench_training("w1_linreg", threads, W1.3, 1e3, "ms/step", Linreg::new, &[]);
+        let extra = heap("w1_linreg");
+        bench_training(
+            "w1_linreg",
+            threads,
+            W1.3,
+            1e3,
+            "ms/step",
+            Linreg::new,
+            extra,
+        );
     }
     if run("w2_mlp") {
-        bench_training("w2_mlp", threads, W2.5, 1e3, "ms/step", Mlp::new, &[]);
+        let extra = heap("w2_mlp");
+        bench_training("w2_mlp", threads, W2.5, 1e3, "ms/step", Mlp::new, extra);
     }
     if run("w3_tiny") {
-        bench_training("w3_tiny", threads, W3.3, 1e6, "us/step", Tiny::new, &heap);
+        let extra = heap("w3_tiny");
+        bench_training("w3_tiny", threads, W3.3, 1e6, "us/step", Tiny::new, extra);
     }
     if run("w4_chain") {
-        chain(threads, w4_ops);
+        chain(threads, w4_ops, heap("w4_chain"));
     }
     if run("w5_matmul") {
-        matmul(threads);
+        matmul(threads, heap("w5_matmul"));
     }
     if run("w6_cnn") {
-        bench_training("w6_cnn", threads, W6_STEPS, 1e3, "ms/step", Cnn::new, &[]);
+        let extra = heap("w6_cnn");
+        bench_training("w6_cnn", threads, W6_STEPS, 1e3, "ms/step", Cnn::new, extra);
     }
     if run("w7_lstm") {
-        w7::run(threads);
+        w7::run(threads, heap("w7_lstm"));
     }
     if workload == "hvp_mlp" {
         hvp_mlp(threads);

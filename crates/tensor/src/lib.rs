@@ -38,6 +38,7 @@ mod float;
 pub mod forward;
 pub mod func;
 pub mod gradcheck;
+mod heap;
 mod ops;
 mod parallel;
 mod param;

@@ -47,6 +47,7 @@ impl<F: Float> Clone for Param<F> {
 impl<F: Float> Param<F> {
     /// A parameter named `name` (the name shows in printed tapes and saved weights).
     pub fn new(name: impl Into<String>, value: ArrayD<F>) -> Self {
+        crate::heap::keep_freed_memory();
         Param {
             inner: Arc::new(ParamInner {
                 id: NEXT_PARAM_ID.fetch_add(1, Ordering::Relaxed),

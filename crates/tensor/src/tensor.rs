@@ -65,6 +65,7 @@ impl<F: Float> Tensor<F> {
     }
 
     pub(crate) fn from_arc(value: Arc<ArrayD<F>>) -> Self {
+        crate::heap::keep_freed_memory();
         Tensor {
             repr: Repr::Constant(value),
         }

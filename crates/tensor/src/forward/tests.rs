@@ -73,6 +73,7 @@ fn cases() -> Vec<Case> {
         case("sin", |t| t[0].sin(), vec![uniform_in(&[5], -4.0, 4.0, 21)]),
         case("cos", |t| t[0].cos(), vec![uniform_in(&[5], -4.0, 4.0, 22)]),
         case("tanh", |t| t[0].tanh(), vec![u(&[5], 23)]),
+        case("lstm_gates", |t| t[0].lstm_gates(), vec![u(&[2, 8], 63)]),
         case("relu", |t| t[0].relu(), vec![away_from_zero(&[6], 24)]),
         case("erf", |t| t[0].erf(), vec![u(&[5], 25)]),
         case(

@@ -114,6 +114,25 @@ fn pool_windows<F: Float>(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> (Vec<F>, Vec<usize>) {
+    if kernel == [2, 2] && stride == [2, 2] && padding == [0, 0] {
+        // fast path: the common 2×2/2 pool, two image rows at a time with the four taps
+        // unrolled (the plain version is `pool_windows_general`; gain measured at `pool_2x2`)
+        return pool_2x2(x, planes, hw, out);
+    }
+    pool_windows_general(x, planes, hw, out, kernel, stride, padding)
+}
+
+/// `pool_windows` for any kernel, stride and padding.
+#[allow(clippy::too_many_arguments)]
+fn pool_windows_general<F: Float>(
+    x: &[F],
+    planes: usize,
+    hw: [usize; 2],
+    out: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> (Vec<F>, Vec<usize>) {
     let (h, w) = (hw[0], hw[1]);
     let total = planes * out[0] * out[1];
     // Written through slices, not pushed: a call to grow a Vec inside the loop made the
@@ -160,6 +179,69 @@ fn pool_windows<F: Float>(
             }
             *max = best_v;
             *index = best;
+        }
+    }
+    (maxima, indices)
+}
+
+/// `pool_windows` for kernel 2×2, stride 2, no padding: each window's four taps a, b (row
+/// 2p) and c, d (row 2p + 1) compared in row-major order, so the first maximum wins ties;
+/// a window with a NaN takes its first NaN. W6, 1 thread: max_pool's share of the samples
+/// 22.6% → 9.0%, CPU time of a run 1.66 → 1.25–1.54 s (loaded machine).
+fn pool_2x2<F: Float>(
+    x: &[F],
+    planes: usize,
+    hw: [usize; 2],
+    out: [usize; 2],
+) -> (Vec<F>, Vec<usize>) {
+    let (h, w) = (hw[0], hw[1]);
+    let per_plane = out[0] * out[1];
+    let (mut maxima, mut indices) = (
+        vec![F::zero(); planes * per_plane],
+        vec![0; planes * per_plane],
+    );
+    if per_plane == 0 {
+        return (maxima, indices);
+    }
+    for ((plane, maxima), indices) in x
+        .chunks_exact(h * w)
+        .zip(maxima.chunks_exact_mut(per_plane))
+        .zip(indices.chunks_exact_mut(per_plane))
+    {
+        for (p, (maxima, indices)) in maxima
+            .chunks_exact_mut(out[1])
+            .zip(indices.chunks_exact_mut(out[1]))
+            .enumerate()
+        {
+            let top = 2 * p * w;
+            let (r0, r1) = (&plane[top..top + w], &plane[top + w..top + 2 * w]);
+            for (q, (max, index)) in maxima.iter_mut().zip(indices.iter_mut()).enumerate() {
+                let j = 2 * q;
+                let (mut best_v, mut best) = (r0[j], top + j);
+                let mut nan = best_v.is_nan();
+                for (v, at) in [
+                    (r0[j + 1], top + j + 1),
+                    (r1[j], top + w + j),
+                    (r1[j + 1], top + w + j + 1),
+                ] {
+                    // Branch-free, as in the general loop: `max` is one instruction and the
+                    // index moves through a mask (branches mispredict on random data).
+                    let mask = usize::from(v > best_v).wrapping_neg();
+                    best ^= (best ^ at) & mask;
+                    best_v = best_v.max(v);
+                    nan |= v.is_nan();
+                }
+                if nan {
+                    // The first NaN in row-major order is the window's maximum.
+                    let first = [top + j, top + j + 1, top + w + j, top + w + j + 1]
+                        .into_iter()
+                        .find(|&i| plane[i].is_nan())
+                        .expect("a NaN was seen");
+                    (best, best_v) = (first, plane[first]);
+                }
+                *max = best_v;
+                *index = best;
+            }
         }
     }
     (maxima, indices)
@@ -297,6 +379,33 @@ pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>
 mod tests {
     use super::super::test_util::*;
     use super::*;
+
+    #[test]
+    fn the_2x2_fast_path_matches_the_general_loop() {
+        // Random planes, odd sizes (a last row or column no window reads), ties (values
+        // rounded to a few levels) and NaNs, in f32 and f64.
+        for (k, &(planes, h, w)) in [(1, 2, 2), (3, 5, 7), (2, 4, 9), (4, 7, 3), (1, 3, 2)]
+            .iter()
+            .enumerate()
+        {
+            let raw = uniform(&[planes * h * w], k as u64);
+            let mut x: Vec<f64> = raw.iter().map(|v| (v * 3.0).round()).collect();
+            if k % 2 == 1 {
+                x[k] = f64::NAN;
+                x[planes * h * w - 1] = f64::NAN;
+            }
+            let out = [h / 2, w / 2];
+            let fast = pool_2x2(&x, planes, [h, w], out);
+            let plain = pool_windows_general(&x, planes, [h, w], out, [2, 2], [2, 2], [0, 0]);
+            assert_eq!(fast.1, plain.1, "indices, case {k}");
+            let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast.0), bits(&plain.0), "maxima, case {k}");
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let fast = pool_2x2(&x32, planes, [h, w], out);
+            let plain = pool_windows_general(&x32, planes, [h, w], out, [2, 2], [2, 2], [0, 0]);
+            assert_eq!(fast.1, plain.1, "f32 indices, case {k}");
+        }
+    }
 
     #[test]
     fn values_padding_and_stride() {

@@ -29,6 +29,7 @@ pub(crate) mod linear;
 pub(crate) mod ln;
 pub(crate) mod log1p;
 pub(crate) mod logsumexp;
+pub(crate) mod lstm_gates;
 pub(crate) mod matmul;
 pub(crate) mod max;
 pub(crate) mod max_pool;

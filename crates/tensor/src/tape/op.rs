@@ -41,6 +41,8 @@ pub enum Op {
     Cos,
     Tanh,
     Relu,
+    /// σ on gate blocks i, f, o and tanh on block g of the last axis (an LSTM cell).
+    LstmGates,
     /// Sum over `axes` of an input of shape `input`.
     Sum {
         axes: Shape,
@@ -165,6 +167,7 @@ impl Op {
             Op::Cos => "cos",
             Op::Tanh => "tanh",
             Op::Relu => "relu",
+            Op::LstmGates => "lstm_gates",
             Op::Sum { .. } => "sum",
             Op::Max { .. } => "max",
             Op::Broadcast { .. } => "broadcast",

@@ -262,9 +262,10 @@ impl<F: Float> Stack<F> {
                 match self.cell {
                     Cell::Tanh => h = (xp + hp).tanh(),
                     Cell::Lstm => {
-                        let a = xp + hp;
-                        let s = a.sigmoid();
-                        let g = a.narrow(1, 2 * hidden, hidden).tanh();
+                        // σ on blocks i, f, o and tanh on g in one pass; the plain version
+                        // was a.sigmoid() and a.narrow(1, 2H, H).tanh() (five nodes).
+                        let s = (xp + hp).lstm_gates();
+                        let g = s.narrow(1, 2 * hidden, hidden);
                         let (i, f, o) = (
                             s.narrow(1, 0, hidden),
                             s.narrow(1, hidden, hidden),
