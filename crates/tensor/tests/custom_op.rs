@@ -163,17 +163,27 @@ fn forward_mode_runs_the_custom_jvp_rule() {
     // jvp of softplus at x with tangent v is σ(x)·v; jacfwd (forward) equals jacrev.
     let x = Tensor::<f64>::from_vec(vec![-2.0, 0.0, 3.0], &[3]);
     let v = Tensor::<f64>::from_vec(vec![1.0, -0.5, 2.0], &[3]);
-    let (y, dy) = func::jvp(|t| softplus(&t[0]), &[x.clone()], &[v.clone()]).unwrap();
+    let (y, dy) = func::jvp(
+        |t| softplus(&t[0]),
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&v),
+    )
+    .unwrap();
     assert_eq!(y.to_vec(), softplus(&x).to_vec());
     let expected: Vec<f64> = (x.sigmoid() * &v).to_vec();
     assert_eq!(dy.to_vec(), expected);
-    let fwd = func::jacfwd(|t| softplus(&t[0]).sum(), &[x.clone()]).unwrap();
-    let rev = func::jacrev(|t| softplus(&t[0]).sum(), &[x.clone()]).unwrap();
+    let fwd = func::jacfwd(|t| softplus(&t[0]).sum(), std::slice::from_ref(&x)).unwrap();
+    let rev = func::jacrev(|t| softplus(&t[0]).sum(), std::slice::from_ref(&x)).unwrap();
     for (a, b) in fwd[0].to_vec().iter().zip(rev[0].to_vec()) {
         assert!((a - b).abs() < 1e-15, "{a} against {b}");
     }
     // Forward over reverse through the custom rules: H·v = σ(x)(1 − σ(x)) ⊙ v.
-    let hv = func::hvp(|t| softplus(&t[0]).sum(), &[x.clone()], &[v.clone()]).unwrap();
+    let hv = func::hvp(
+        |t| softplus(&t[0]).sum(),
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&v),
+    )
+    .unwrap();
     let s = x.sigmoid().to_vec();
     for ((h, s), v) in hv[0].to_vec().iter().zip(&s).zip(v.to_vec()) {
         assert!((h - s * (1.0 - s) * v).abs() < 1e-15, "{h}");
