@@ -76,16 +76,6 @@ impl<F: Float> Tensor<F> {
 // gradient (every comparison with NaN is false).
 pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
     let (a, b) = (ctx.saved(0).value(), ctx.saved(1).value());
-    let half = F::from_f64(0.5);
-    let share = |x: F, y: F| {
-        if x > y {
-            F::one()
-        } else if x == y {
-            half
-        } else {
-            F::zero()
-        }
-    };
     let grad_a = ctx
         .needs_grad(0)
         .then(|| grad_out.mul(&Tensor::from_array(zip_map(&a, &b, share))));
@@ -98,16 +88,6 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
 // z = max(a, b): ż = [a > b] ⊙ ȧ + [b > a] ⊙ ḃ, ties ½ each (the transpose of backward's split).
 pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
     let (a, b) = (ctx.input(0).value(), ctx.input(1).value());
-    let half = F::from_f64(0.5);
-    let share = |x: F, y: F| {
-        if x > y {
-            F::one()
-        } else if x == y {
-            half
-        } else {
-            F::zero()
-        }
-    };
     let da = dots[0]
         .as_ref()
         .map(|da| da.mul(&Tensor::from_array(zip_map(&a, &b, share))));
@@ -115,6 +95,18 @@ pub(crate) fn jvp<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>
         .as_ref()
         .map(|db| db.mul(&Tensor::from_array(zip_map(&b, &a, share))));
     add_dots(da, db)
+}
+
+/// x's share of the gradient of max(x, y): 1 where x wins, ½ at a tie, 0 where y wins (and
+/// where either is NaN).
+fn share<F: Float>(x: F, y: F) -> F {
+    if x > y {
+        F::one()
+    } else if x == y {
+        F::from_f64(0.5)
+    } else {
+        F::zero()
+    }
 }
 
 #[cfg(test)]
