@@ -139,8 +139,10 @@ impl<F: Float> Tensor<F> {
     /// `requires_grad` tensor) it lives on the parameter and fires in every later backward.
     /// Hooks run in registration order. On a first-order pass a hook runs with recording off
     /// (its result is a plain value); under `grad(.., create_graph = true)` it runs with
-    /// recording on, so what it returns is differentiated too. A hook runs inside the sweep:
-    /// it must not start another backward on the same tape.
+    /// recording on, so what it returns is differentiated too. A hook runs inside the sweep,
+    /// which holds the tape's lock on a first-order pass: it must not start another backward
+    /// on the same tape, nor ask the tape itself anything (`tape().len()`, printing it) —
+    /// either would wait for that lock forever. Reading and returning tensors is fine.
     ///
     /// Gradient reversal (a domain-adversarial layer): the identity forward, −g backward.
     /// ```
