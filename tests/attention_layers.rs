@@ -32,45 +32,13 @@ mod expected;
 
 use expected::*;
 
-fn wave(shape: &[usize], phase: f64, scale: f64) -> Tensor<f64> {
-    let n = shape.iter().product();
-    let values = (0..n)
-        .map(|k| (0.37 * k as f64 + phase).sin() * scale)
-        .collect();
-    Tensor::from_vec(values, shape)
-}
-
-fn cosw(shape: &[usize]) -> Tensor<f64> {
-    let n = shape.iter().product();
-    Tensor::from_vec((0..n).map(|k| (0.23 * k as f64).cos()).collect(), shape)
-}
+mod torch_support;
+use torch_support::{assert_close, cosw, grad_of, wave};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(name)
-}
-
-/// Agreement to 1e-10 absolute or relative: both sides are float64, summed in other orders.
-#[track_caller]
-fn assert_close(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(
-        got.len(),
-        want.len(),
-        "{what}: {} values vs {}",
-        got.len(),
-        want.len()
-    );
-    for (k, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 1e-10 * w.abs().max(1.0),
-            "{what}[{k}]: tapegrad {g}, torch {w}"
-        );
-    }
-}
-
-fn grad_of(t: &Tensor<f64>) -> Vec<f64> {
-    t.grad().expect("a gradient").to_vec()
 }
 
 /// Checks the gradient of each of `module`'s parameters against torch's constant of the same
