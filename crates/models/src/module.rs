@@ -316,6 +316,41 @@ impl<F: Float> Module<F> for Sequential<F> {
 }
 
 #[cfg(test)]
+/// Checks every parameter's gradient of `loss` by central differences, perturbing the
+/// parameter's value in place, and returns the gradients by name.
+pub(crate) fn check_parameters(
+    module: &dyn Module<f64>,
+    loss: impl Fn() -> Tensor<f64>,
+) -> Vec<(String, ndarray::ArrayD<f64>)> {
+    for p in module.parameters() {
+        p.zero_grad();
+    }
+    loss().backward();
+    let h = 1e-6;
+    let mut grads = Vec::new();
+    for (name, p) in module.named_parameters() {
+        let analytic = p.grad().unwrap();
+        let base = (*p.value()).clone();
+        for (index, &a) in analytic.indexed_iter() {
+            let at = |v: f64| {
+                let mut moved = base.clone();
+                moved[&index] = v;
+                p.set_value(moved).unwrap();
+                tapegrad_tensor::no_grad(|| loss().item())
+            };
+            let numerical = (at(base[&index] + h) - at(base[&index] - h)) / (2.0 * h);
+            assert!(
+                (a - numerical).abs() < 1e-6 + 1e-5 * numerical.abs(),
+                "{name}{index:?}: analytic {a}, numerical {numerical}"
+            );
+        }
+        p.set_value(base).unwrap();
+        grads.push((name, analytic));
+    }
+    grads
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use tapegrad_tensor::gradcheck::gradcheck;
@@ -404,25 +439,7 @@ mod tests {
             names,
             ["0.weight", "0.bias", "2.weight", "2.bias", "5.weight", "5.bias"]
         );
-        let h = 1e-6;
-        for (name, p) in net.named_parameters() {
-            let analytic = p.grad().unwrap();
-            let base = (*p.value()).clone();
-            for (index, &a) in analytic.indexed_iter() {
-                let at = |v: f64| {
-                    let mut moved = base.clone();
-                    moved[&index] = v;
-                    p.set_value(moved).unwrap();
-                    tapegrad_tensor::no_grad(|| loss().item())
-                };
-                let numerical = (at(base[&index] + h) - at(base[&index] - h)) / (2.0 * h);
-                assert!(
-                    (a - numerical).abs() < 1e-6 + 1e-5 * numerical.abs(),
-                    "{name}{index:?}: {a} vs {numerical}"
-                );
-            }
-            p.set_value(base).unwrap();
-        }
+        check_parameters(&net, loss);
     }
 
     #[test]

@@ -261,7 +261,7 @@ impl<F: Float> Module<F> for TransformerEncoderLayer<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tapegrad_tensor::{no_grad, tril_mask};
+    use tapegrad_tensor::tril_mask;
 
     fn block(norm_first: bool, activation: Activation) -> TransformerEncoderLayer<f64> {
         let config = TransformerEncoderLayerConfig {
@@ -362,26 +362,7 @@ mod tests {
         // Every parameter's gradient against central differences (evaluation mode).
         let r = Tensor::<f64>::rand_uniform(&[3, 2, 4], -1.0, 1.0, 4);
         let loss = || (layer.forward(&x) * &r).sum();
-        loss().backward();
-        let h = 1e-6;
-        for (name, p) in layer.named_parameters() {
-            let analytic = p.grad().unwrap();
-            let base = (*p.value()).clone();
-            for (index, &a) in analytic.indexed_iter() {
-                let at = |v: f64| {
-                    let mut moved = base.clone();
-                    moved[&index] = v;
-                    p.set_value(moved).unwrap();
-                    no_grad(|| loss().item())
-                };
-                let numerical = (at(base[&index] + h) - at(base[&index] - h)) / (2.0 * h);
-                assert!(
-                    (a - numerical).abs() < 1e-6 + 1e-5 * numerical.abs(),
-                    "{name}{index:?}: {a} vs {numerical}"
-                );
-            }
-            p.set_value(base).unwrap();
-        }
+        crate::module::check_parameters(&layer, loss);
         tapegrad_tensor::gradcheck::gradcheck(
             "encoder layer",
             |t| layer.forward(&t[0]),

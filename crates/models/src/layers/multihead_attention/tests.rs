@@ -1,7 +1,8 @@
 use ndarray::ArrayD;
-use tapegrad_tensor::{no_grad, tril_mask, AttnMask, Tensor};
+use tapegrad_tensor::{tril_mask, AttnMask, Tensor};
 
 use super::*;
+use crate::module::check_parameters;
 
 fn names(m: &dyn Module<f64>) -> Vec<String> {
     m.named_parameters().into_iter().map(|(n, _)| n).collect()
@@ -328,40 +329,6 @@ fn dropout_acts_in_training_only() {
     assert_eq!(eval, mha.forward(&x).to_vec());
     let no_dropout = randomised(MultiheadAttentionConfig::default(), 6);
     close(&eval, &no_dropout.forward(&x).to_vec(), 0.0);
-}
-
-/// Checks every parameter's gradient of `loss` by central differences, perturbing the
-/// parameter's value in place, and returns the gradients by name.
-fn check_parameters(
-    module: &dyn Module<f64>,
-    loss: impl Fn() -> Tensor<f64>,
-) -> Vec<(String, ArrayD<f64>)> {
-    for p in module.parameters() {
-        p.zero_grad();
-    }
-    loss().backward();
-    let h = 1e-6;
-    let mut grads = Vec::new();
-    for (name, p) in module.named_parameters() {
-        let analytic = p.grad().unwrap();
-        let base = (*p.value()).clone();
-        for (index, &a) in analytic.indexed_iter() {
-            let at = |v: f64| {
-                let mut moved = base.clone();
-                moved[&index] = v;
-                p.set_value(moved).unwrap();
-                no_grad(|| loss().item())
-            };
-            let numerical = (at(base[&index] + h) - at(base[&index] - h)) / (2.0 * h);
-            assert!(
-                (a - numerical).abs() < 1e-6 + 1e-5 * numerical.abs(),
-                "{name}{index:?}: analytic {a}, numerical {numerical}"
-            );
-        }
-        p.set_value(base).unwrap();
-        grads.push((name, analytic));
-    }
-    grads
 }
 
 #[test]
