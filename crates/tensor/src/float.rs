@@ -13,6 +13,22 @@ pub trait Float: NdFloat + num_traits::Float + Default + 'static {
     fn as_f64(self) -> f64;
     /// The type's name as Rust spells it, for printing (`"f32"`).
     const NAME: &'static str;
+
+    /// c = a·b, or c += a·b when `accumulate`, for row-major matrices stored in slices: a is
+    /// m×k and b is k×n (`[m, k, n] = mkn`), each stored transposed (k×m, n×k) when its flag
+    /// in `transpose` is set. Not part of the public API: the way code generic over the element
+    /// type reaches faer's GEMM, which f32 and f64 use; the default is ndarray's.
+    #[doc(hidden)]
+    fn gemm(
+        c: &mut [Self],
+        a: &[Self],
+        b: &[Self],
+        mkn: [usize; 3],
+        transpose: [bool; 2],
+        accumulate: bool,
+    ) {
+        crate::ops::matmul::gemm_ndarray(c, a, b, mkn, transpose, accumulate);
+    }
 }
 
 impl Float for f32 {
@@ -23,6 +39,16 @@ impl Float for f32 {
         f64::from(self)
     }
     const NAME: &'static str = "f32";
+    fn gemm(
+        c: &mut [Self],
+        a: &[Self],
+        b: &[Self],
+        mkn: [usize; 3],
+        transpose: [bool; 2],
+        accumulate: bool,
+    ) {
+        crate::ops::matmul::gemm_faer(c, a, b, mkn, transpose, accumulate);
+    }
 }
 
 impl Float for f64 {
@@ -33,4 +59,14 @@ impl Float for f64 {
         self
     }
     const NAME: &'static str = "f64";
+    fn gemm(
+        c: &mut [Self],
+        a: &[Self],
+        b: &[Self],
+        mkn: [usize; 3],
+        transpose: [bool; 2],
+        accumulate: bool,
+    ) {
+        crate::ops::matmul::gemm_faer(c, a, b, mkn, transpose, accumulate);
+    }
 }

@@ -354,6 +354,7 @@ fn run_rule<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
         Op::MaxPool { .. } => ops::max_pool::jvp(ctx, dots),
         Op::WhereCond { .. } => ops::where_cond::jvp(ctx, dots),
         Op::LstmGates => ops::lstm_gates::jvp(ctx, dots),
+        Op::LstmSequence => ops::lstm_sequence::jvp(ctx, dots),
         Op::Custom(_) => ops::custom::jvp(ctx, dots),
     }
 }

@@ -74,6 +74,16 @@ fn cases() -> Vec<Case> {
         case("cos", |t| t[0].cos(), vec![uniform_in(&[5], -4.0, 4.0, 22)]),
         case("tanh", |t| t[0].tanh(), vec![u(&[5], 23)]),
         case("lstm_gates", |t| t[0].lstm_gates(), vec![u(&[2, 8], 63)]),
+        case(
+            "lstm_sequence",
+            |t| t[0].lstm_sequence(&t[1], &t[2], &t[3]),
+            vec![
+                u(&[3, 2, 8], 64),
+                u(&[8, 2], 65),
+                u(&[2, 2], 66),
+                u(&[2, 2], 67),
+            ],
+        ),
         case("relu", |t| t[0].relu(), vec![away_from_zero(&[6], 24)]),
         case("erf", |t| t[0].erf(), vec![u(&[5], 25)]),
         case(

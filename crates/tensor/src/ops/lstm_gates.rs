@@ -73,7 +73,7 @@ impl<F: Float> Tensor<F> {
 
 /// The gates of each row (4·`hidden` long) of `values`, in place.
 #[inline(always)]
-fn gates_in_place<F: Float>(values: &mut [F], hidden: usize) {
+pub(super) fn gates_in_place<F: Float>(values: &mut [F], hidden: usize) {
     for row in values.chunks_exact_mut(4 * hidden) {
         let (sigmoid_if, rest) = row.split_at_mut(2 * hidden);
         let (tanh_g, sigmoid_o) = rest.split_at_mut(hidden);
@@ -112,7 +112,7 @@ impl pulp::WithSimd for GatesF32<'_> {
 /// tanh as `Tensor::tanh` computes it (the f32 rational approximation, the C library's tanh
 /// for f64).
 #[inline(always)]
-fn tanh_of<F: Float>(x: F) -> F {
+pub(super) fn tanh_of<F: Float>(x: F) -> F {
     if TypeId::of::<F>() == TypeId::of::<f32>() {
         F::from_f64(f64::from(tanh_f32(x.as_f64() as f32)))
     } else {
@@ -171,7 +171,7 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
 /// dy/da elementwise, written with tensor ops on y (so it can be differentiated again):
 /// 1 − y² + s ⊙ (y − 1), where s is 1 on the sigmoid blocks and 0 on the tanh block — that
 /// is y(1 − y) for σ and 1 − y² for tanh.
-fn slope<F: Float>(y: &Tensor<F>) -> Tensor<F> {
+pub(super) fn slope<F: Float>(y: &Tensor<F>) -> Tensor<F> {
     let gates = *y.shape().last().expect("checked in the forward pass");
     let hidden = gates / 4;
     let s = Tensor::from_array(ndarray::Array1::from_shape_fn(gates, |k| {

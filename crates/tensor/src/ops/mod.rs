@@ -30,6 +30,7 @@ pub(crate) mod ln;
 pub(crate) mod log1p;
 pub(crate) mod logsumexp;
 pub(crate) mod lstm_gates;
+pub(crate) mod lstm_sequence;
 pub(crate) mod matmul;
 pub(crate) mod max;
 pub(crate) mod max_pool;

@@ -106,6 +106,7 @@ fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<
         Op::Tanh => ops::tanh::backward(ctx, grad_out),
         Op::Relu => ops::relu::backward(ctx, grad_out),
         Op::LstmGates => ops::lstm_gates::backward(ctx, grad_out),
+        Op::LstmSequence => ops::lstm_sequence::backward(ctx, grad_out),
         Op::Sum { .. } => ops::sum::backward(ctx, grad_out),
         Op::Broadcast { .. } => ops::broadcast::backward(ctx, grad_out),
         Op::Reshape { .. } => ops::reshape::backward(ctx, grad_out),

@@ -251,6 +251,20 @@ pub(crate) fn push_node<F: Float>(nodes: &mut Vec<Node<F>>, node: Node<F>) -> No
     nodes.len() - 1
 }
 
+/// Keeps arrays beyond its inputs and output for the backward rule of the op that recorded
+/// `output` (its workspace, such as an LSTM's gates), after the node's other saved values.
+/// They are kept as constants: a second-order pass must not differentiate through them, so
+/// a rule reads them only on its first-order path. Nothing is kept for an unrecorded output.
+pub(crate) fn save_workspace<F: Float>(
+    output: &crate::Tensor<F>,
+    arrays: impl IntoIterator<Item = ArrayD<F>>,
+) {
+    if let crate::tensor::Repr::Recorded { tape, id, .. } = &output.repr {
+        let saved = &mut tape.nodes()[*id].saved;
+        saved.extend(arrays.into_iter().map(|a| (Arc::new(a), None)));
+    }
+}
+
 /// Accounts for `n` nodes removed from a tape.
 pub(crate) fn nodes_dropped(n: usize) {
     LIVE_NODES.fetch_sub(n, Ordering::Relaxed);

@@ -43,6 +43,8 @@ pub enum Op {
     Relu,
     /// σ on gate blocks i, f, o and tanh on block g of the last axis (an LSTM cell).
     LstmGates,
+    /// An LSTM layer's recurrence over a sequence (inputs P, W_hh, h_0, c_0).
+    LstmSequence,
     /// Sum over `axes` of an input of shape `input`.
     Sum {
         axes: Shape,
@@ -168,6 +170,7 @@ impl Op {
             Op::Tanh => "tanh",
             Op::Relu => "relu",
             Op::LstmGates => "lstm_gates",
+            Op::LstmSequence => "lstm_sequence",
             Op::Sum { .. } => "sum",
             Op::Max { .. } => "max",
             Op::Broadcast { .. } => "broadcast",

@@ -15,6 +15,7 @@
 //! ```
 
 mod kernels;
+pub(crate) use kernels::{gemm_faer, gemm_ndarray};
 
 use ndarray::IxDyn;
 use smallvec::smallvec;
