@@ -338,6 +338,37 @@ fn parallel_products_agree_with_matrixmultiply() {
 }
 
 #[test]
+fn parallel_batched_products_agree_with_one_product_per_entry() {
+    // From PARALLEL_MIN_BATCHED multiply-adds in all, batch entries are split among rayon's
+    // threads (three: an uneven split); each entry must equal its own 2-D product exactly,
+    // with either operand read transposed.
+    let (batch, m, k, n) = (7, 40, 64, 72);
+    assert!(batch * m * k * n >= super::kernels::PARALLEL_MIN_BATCHED);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    for (tl, tr) in [(false, false), (true, false), (false, true)] {
+        let a_shape = if tl { [batch, k, m] } else { [batch, m, k] };
+        let b_shape = if tr { [batch, n, k] } else { [batch, k, n] };
+        let (a, b) = (
+            Tensor::from_array(uniform(&a_shape, 13)),
+            Tensor::from_array(uniform(&b_shape, 14)),
+        );
+        let got = pool.install(|| a.matmul_same_batch(&b, tl, tr).unwrap());
+        assert_eq!(got.shape(), &[batch, m, n]);
+        for i in 0..batch {
+            let entry = |x: &Tensor<f64>| x.narrow(0, i, 1).squeeze(0);
+            let want = entry(&a).matmul_same_batch(&entry(&b), tl, tr).unwrap();
+            let got = entry(&got);
+            for (p, q) in got.to_vec().iter().zip(want.to_vec()) {
+                assert!((p - q).abs() < 1e-12, "entry {i}, {tl} {tr}: {p} vs {q}");
+            }
+        }
+    }
+}
+
+#[test]
 fn parallel_matrix_vector_products_agree_with_an_f64_reference() {
     // From PARALLEL_MIN_MATRIX_VECTOR elements, f32 X·v and Xᵀ·v split X's rows among
     // rayon's threads (three here: uneven blocks); Xᵀ·v then adds the threads' sums.
