@@ -84,7 +84,10 @@ impl<F: Float> BackwardCtx<'_, F> {
     }
 }
 
-/// Runs the backward rule of the node in `ctx` on `grad_out`.
+/// Runs the backward rule of the node in `ctx` on `grad_out`. Inlined into both of the
+/// sweep's instantiations (plain and watched), as it was when there was one sweep: W4
+/// 806.9M → 800.3M instructions.
+#[inline(always)]
 fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
     match ctx.op {
         Op::Leaf | Op::Stale { .. } => SmallVec::new(),
