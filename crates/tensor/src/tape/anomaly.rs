@@ -27,8 +27,8 @@
 //! ```
 //!
 //! Off (the default), the mode costs one thread-local read per recorded op, shared with
-//! forward mode: no location is captured and no value is scanned. Values that are meant to be infinite — an attention
-//! mask's −∞ — trip it too; use it to hunt a bug, not in every run.
+//! forward mode: no location is captured and no value is scanned. Values that are meant to be
+//! infinite — an attention mask's −∞ — trip it too; use it to hunt a bug, not in every run.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -104,7 +104,10 @@ pub fn detect_anomaly<R>(f: impl FnOnce() -> R) -> Result<R, TensorError> {
     }
     impl Drop for Scope {
         fn drop(&mut self) {
-            let depth = DEPTH.with(|depth| depth.replace(depth.get() - 1)) - 1;
+            let depth = DEPTH.with(|depth| {
+                depth.set(depth.get() - 1);
+                depth.get()
+            });
             Watcher::Anomaly.set(depth > 0);
             // The inner scope's anomaly is the outer one's too, unless it already had one.
             let inner = FIRST.with(|first| first.borrow_mut().take());
