@@ -24,6 +24,11 @@
 //! `grad` of ⟨∇L, v⟩) — and reports both in ms per product, their ratio, and their largest
 //! difference.
 //!
+//! W4 also times its chain in anomaly mode, as `anomaly_on_ms` (the median of 3 chains inside
+//! `detect_anomaly`, beside `value`, the same chains with the mode off): the price of the mode
+//! when it is on. Off, it costs one thread-local read per recorded op; the README's design
+//! section gives the instruction counts that show it.
+//!
 //! Every workload also reports its heap, in `extra`, from one untimed run made first with the
 //! counting allocator below (which every allocation of this program goes through), in bytes
 //! counted from just before the workload's data and model are built: `heap_live_warm` after
@@ -585,6 +590,12 @@ fn chain(threads: usize, n_ops: usize, heap: &[(&str, f64)]) {
     let grad = results[2].1;
     let expected = (W4_MUL as f64).powi(n_ops.div_ceil(2) as i32);
     let med = median(&total);
+    let anomaly_on: Vec<f64> = (0..3)
+        .map(|_| {
+            let (parts, _) = tapegrad::tensor::detect_anomaly(once).expect("a finite chain");
+            parts.iter().sum()
+        })
+        .collect();
     let mut extra = vec![
         ("ops", n_ops as f64),
         ("us_per_node", med * 1e3 / n_ops as f64),
@@ -593,6 +604,7 @@ fn chain(threads: usize, n_ops: usize, heap: &[(&str, f64)]) {
         ("drop_ms", part(2)),
         ("grad", grad),
         ("grad_rel_err", ((grad - expected) / expected).abs()),
+        ("anomaly_on_ms", median(&anomaly_on)),
     ];
     extra.extend_from_slice(heap);
     json_line("w4_chain", threads, med, "ms total", &total, &extra);

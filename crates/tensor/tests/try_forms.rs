@@ -46,12 +46,22 @@ fn shape_errors() {
     );
     let v = Tensor::<f64>::zeros(&[3]);
     let text = same_message(|| v.try_t(), || v.t());
-    assert_eq!(text, "t: [3]: the tensor has 1 axes; t needs at least 2");
-    // A batch of matrices is fine: t swaps the last two axes.
     assert_eq!(
-        Tensor::<f64>::zeros(&[2, 3, 4]).try_t().unwrap().shape(),
-        &[2, 4, 3]
+        text,
+        "t: [3]: the tensor has 1 axes; t needs exactly 2 \
+         (for a batch of matrices, use mt() or transpose(-2, -1))"
     );
+    let text = same_message(|| v.try_mt(), || v.mt());
+    assert_eq!(text, "mt: [3]: the tensor has 1 axes; mt needs at least 2");
+    // t is a matrix's transpose, as torch.t: a batch of matrices takes mt (torch's mT).
+    let batch = Tensor::<f64>::zeros(&[2, 3, 4]);
+    let text = same_message(|| batch.try_t(), || batch.t());
+    assert_eq!(
+        text,
+        "t: [2, 3, 4]: the tensor has 3 axes; t needs exactly 2 \
+         (for a batch of matrices, use mt() or transpose(-2, -1))"
+    );
+    assert_eq!(batch.try_mt().unwrap().shape(), &[2, 4, 3]);
 }
 
 #[test]

@@ -75,13 +75,11 @@ use smallvec::SmallVec;
 
 use crate::error::{Result, TensorError};
 use crate::ops;
-use crate::tape::{record, GradMode, NodeId, Op};
+use crate::tape::{record, GradMode, NodeId, Op, Watcher};
 use crate::tensor::Repr;
 use crate::{Float, Tensor};
 
 thread_local! {
-    /// Whether a dual level is active and not paused: the one thing recording checks.
-    static ACTIVE: Cell<bool> = const { Cell::new(false) };
     /// Whether the active level records its JVP rules (so that tangents can be differentiated).
     static RECORD_TANGENTS: Cell<bool> = const { Cell::new(true) };
     /// The active level's tangents, one `Tangents<F>` per element type used in it.
@@ -93,23 +91,25 @@ struct Tangents<F: Float> {
     by_node: HashMap<(u64, NodeId), Tensor<F>>,
 }
 
-/// Whether forward-mode tangents are being computed on this thread right now.
+/// Whether forward-mode tangents are being computed on this thread right now (a dual level is
+/// active and not paused: the one thing recording checks).
+#[inline]
 pub fn is_forward_ad_enabled() -> bool {
-    ACTIVE.with(Cell::get)
+    Watcher::Forward.is_on()
 }
 
-/// Restores `ACTIVE` when dropped, also on a panic.
+/// Restores the active flag when dropped, also on a panic.
 struct ActiveGuard(bool);
 
 impl ActiveGuard {
     fn set(active: bool) -> ActiveGuard {
-        ActiveGuard(ACTIVE.with(|a| a.replace(active)))
+        ActiveGuard(Watcher::Forward.set(active))
     }
 }
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        ACTIVE.with(|a| a.set(self.0));
+        Watcher::Forward.set(self.0);
     }
 }
 

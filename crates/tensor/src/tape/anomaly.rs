@@ -26,9 +26,9 @@
 //! assert_eq!(anomaly.location.unwrap().line(), line!() - 3);
 //! ```
 //!
-//! Off (the default), the mode costs one thread-local read per recorded op: no location is
-//! captured and no value is scanned. Values that are meant to be infinite — an attention
-//! mask's −∞ — trip it too; use it to hunt a bug, not in every run.
+//! Off (the default), the mode costs one thread-local read per recorded op, shared with
+//! forward mode: no location is captured and no value is scanned. Values that are meant to be
+//! infinite — an attention mask's −∞ — trip it too; use it to hunt a bug, not in every run.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -36,7 +36,7 @@ use std::panic::Location;
 
 use ndarray::Dimension;
 
-use super::{lock, NodeId, Op, Tape};
+use super::{lock, NodeId, Op, Tape, Watcher};
 use crate::error::{ShapeFmt, TensorError};
 use crate::{Float, Tensor};
 
@@ -53,7 +53,7 @@ thread_local! {
 /// Whether anomaly mode is on for this thread (inside [`detect_anomaly`]).
 #[inline]
 pub fn is_anomaly_enabled() -> bool {
-    DEPTH.with(|depth| depth.get() > 0)
+    Watcher::Anomaly.is_on()
 }
 
 /// Whether an op's forward value is checked: in the mode, and not inside a backward sweep.
@@ -104,7 +104,11 @@ pub fn detect_anomaly<R>(f: impl FnOnce() -> R) -> Result<R, TensorError> {
     }
     impl Drop for Scope {
         fn drop(&mut self) {
-            DEPTH.with(|depth| depth.set(depth.get() - 1));
+            let depth = DEPTH.with(|depth| {
+                depth.set(depth.get() - 1);
+                depth.get()
+            });
+            Watcher::Anomaly.set(depth > 0);
             // The inner scope's anomaly is the outer one's too, unless it already had one.
             let inner = FIRST.with(|first| first.borrow_mut().take());
             let outer = self.outer.take().or(inner);
@@ -113,6 +117,7 @@ pub fn detect_anomaly<R>(f: impl FnOnce() -> R) -> Result<R, TensorError> {
     }
     let outer = FIRST.with(|first| first.borrow_mut().take());
     DEPTH.with(|depth| depth.set(depth.get() + 1));
+    Watcher::Anomaly.set(true);
     let scope = Scope { outer };
     let result = f();
     let found = FIRST.with(|first| first.borrow().clone());

@@ -84,7 +84,10 @@ impl<F: Float> BackwardCtx<'_, F> {
     }
 }
 
-/// Runs the backward rule of the node in `ctx` on `grad_out`.
+/// Runs the backward rule of the node in `ctx` on `grad_out`. Inlined into both of the
+/// sweep's instantiations (plain and watched), as it was when there was one sweep: W4
+/// 806.9M → 800.3M instructions.
+#[inline(always)]
 fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<F> {
     match ctx.op {
         Op::Leaf | Op::Stale { .. } => SmallVec::new(),
@@ -300,11 +303,13 @@ fn run_sweep<F: Float>(
         // cost 7% of W4), or copied out of the lock, because a second-order rule records
         // onto this very tape.
         if let Some(nodes) = owned.as_deref_mut() {
-            if let Some(v) = visited.take() {
-                nodes[v].free(tape_id);
-            }
+            let v = visited.take();
             if state.truncate {
+                // This drops the node visited last too; freeing it first would drop its parts
+                // twice (W4 830.6M → 806.9M instructions).
                 nodes.truncate(i + 1);
+            } else if let Some(v) = v {
+                nodes[v].free(tape_id);
             }
         }
         let Some(grad_out) = grads[i].take() else {

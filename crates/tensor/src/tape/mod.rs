@@ -43,7 +43,7 @@ pub(crate) use backward::BackwardCtx;
 pub use backward::{grad, grad_with, GradOptions};
 pub use op::Op;
 pub use record::{is_grad_enabled, no_grad};
-pub(crate) use record::{record, GradMode, Saved};
+pub(crate) use record::{record, GradMode, Saved, Watcher};
 pub use trace::Trace;
 
 /// The index of a node on its tape.

@@ -16,11 +16,42 @@ use crate::{Float, Tensor};
 thread_local! {
     /// How many `no_grad` scopes the thread is inside; recording happens only at 0.
     static NO_GRAD_DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// The modes that watch what this thread records, one bit each ([`Watcher`]): one read
+    /// tells `record` whether it has anything more to do than record.
+    static WATCHERS: Cell<u8> = const { Cell::new(0) };
 }
 
 /// Whether ops on this thread are being recorded (`false` inside [`no_grad`]).
+#[inline]
 pub fn is_grad_enabled() -> bool {
     NO_GRAD_DEPTH.with(|depth| depth.get() == 0)
+}
+
+/// A mode that watches recording; each owns a bit of `WATCHERS`.
+#[derive(Clone, Copy)]
+pub(crate) enum Watcher {
+    /// Anomaly mode: inside some `detect_anomaly` scope.
+    Anomaly = 1,
+    /// Forward mode: a dual level is active and not paused.
+    Forward = 2,
+}
+
+impl Watcher {
+    /// Turns the mode on or off for this thread; returns whether it was on.
+    pub(crate) fn set(self, on: bool) -> bool {
+        WATCHERS.with(|w| {
+            let was = w.get();
+            let bit = self as u8;
+            w.set(if on { was | bit } else { was & !bit });
+            was & bit != 0
+        })
+    }
+
+    /// Whether the mode is on for this thread.
+    #[inline]
+    pub(crate) fn is_on(self) -> bool {
+        WATCHERS.with(|w| w.get() & self as u8 != 0)
+    }
 }
 
 /// Runs `f` with recording turned off: every op inside computes values only, as in PyTorch's
@@ -86,19 +117,15 @@ pub(crate) fn record<F: Float>(
     output: ArrayD<F>,
     saved: &[Saved],
 ) -> Result<Tensor<F>> {
-    // Not `.then(Location::caller)`: called through a function pointer, it would name core.
-    let called_at = if anomaly::checks_forward() {
-        Some(Location::caller())
-    } else {
-        None
-    };
+    // fast path: with anomaly and forward mode off, one flag read per op; their work is in
+    // the cold functions below, called by reference (W4 800.3M → 787.6M instructions).
     if !is_grad_enabled() || !inputs.iter().any(|t| t.is_tracked()) {
-        if let Some(at) = called_at {
-            anomaly::forward_checked(&op, inputs, &output, at, None);
+        if watching() {
+            watch_constant(&op, inputs, &output, Location::caller());
         }
         return Ok(Tensor::from_arc(Arc::new(output)));
     }
-    let tape = choose_tape(op.label(), inputs)?;
+    let tape = choose_tape(&op, inputs)?;
     let output = Arc::new(output);
     let mut nodes = tape.nodes();
     if tape.is_consumed() {
@@ -143,8 +170,6 @@ pub(crate) fn record<F: Float>(
         };
         ids.push(id);
     }
-    // Forward mode (crate::forward) needs the op and the input ids once the node is pushed.
-    let jvp = crate::forward::is_forward_ad_enabled().then(|| (op.clone(), ids.clone()));
     let own_id = nodes.len();
     let mut saved_values = SmallVec::new();
     for s in saved {
@@ -165,9 +190,11 @@ pub(crate) fn record<F: Float>(
             swept: false,
         },
     );
-    if let Some(at) = called_at {
-        anomaly::forward_checked(&nodes[id].op, inputs, &output, at, Some((&tape, id)));
-    }
+    let jvp = if watching() {
+        watch_recorded(&tape, id, &nodes[id], inputs, &output, Location::caller())
+    } else {
+        None
+    };
     drop(nodes);
     let output = Tensor {
         repr: Repr::Recorded {
@@ -176,15 +203,73 @@ pub(crate) fn record<F: Float>(
             id,
         },
     };
-    if let Some((op, ids)) = jvp {
-        crate::forward::on_record(&op, inputs, &ids, &output);
+    Ok(match jvp {
+        None => output,
+        Some(jvp) => with_tangent(*jvp, inputs, output),
+    })
+}
+
+/// Whether anomaly mode or forward mode is on: then the cold functions below say what each
+/// wants of this op. Read where each path needs it, not kept across `record` in a register.
+#[inline(always)]
+fn watching() -> bool {
+    WATCHERS.with(|w| w.get() != 0)
+}
+
+/// Anomaly mode's check of an op's value when no node is recorded.
+#[cold]
+#[inline(never)]
+fn watch_constant<F: Float>(
+    op: &Op,
+    inputs: &[&Tensor<F>],
+    output: &ArrayD<F>,
+    called_at: &'static Location<'static>,
+) {
+    if anomaly::checks_forward() {
+        anomaly::forward_checked(op, inputs, output, called_at, None);
     }
-    Ok(output)
+}
+
+/// The two modes' work on a node just pushed, its tape's lock still held: anomaly mode checks
+/// its value and keeps its origin; forward mode gets back the op and input ids it needs to run
+/// the JVP rule once the lock is released.
+#[cold]
+#[inline(never)]
+fn watch_recorded<F: Float>(
+    tape: &Tape<F>,
+    id: NodeId,
+    node: &Node<F>,
+    inputs: &[&Tensor<F>],
+    output: &ArrayD<F>,
+    called_at: &'static Location<'static>,
+) -> Option<Box<ForJvp>> {
+    if anomaly::checks_forward() {
+        anomaly::forward_checked(&node.op, inputs, output, called_at, Some((tape, id)));
+    }
+    crate::forward::is_forward_ad_enabled()
+        .then(|| Box::new((node.op.clone(), node.inputs.clone())))
+}
+
+/// What forward mode needs of a recorded node to run its JVP rule: its op and input ids.
+type ForJvp = (Op, SmallVec<[Option<NodeId>; 2]>);
+
+/// Forward mode's work on a recorded op, its tape unlocked: the op's JVP rule runs.
+#[cold]
+#[inline(never)]
+fn with_tangent<F: Float>(
+    (op, ids): ForJvp,
+    inputs: &[&Tensor<F>],
+    output: Tensor<F>,
+) -> Tensor<F> {
+    crate::forward::on_record(&op, inputs, &ids, &output);
+    output
 }
 
 /// The tape an op records on: the one its recorded inputs share, or the thread's current tape
-/// when only parameters are tracked. Tapes consumed by `backward` do not count.
-fn choose_tape<F: Float>(op: &'static str, inputs: &[&Tensor<F>]) -> Result<Tape<F>> {
+/// when only parameters are tracked. Tapes consumed by `backward` do not count. It takes the
+/// op, not its label: a label is a jump through the op's variants (a custom op's is a call),
+/// needed only for the error.
+fn choose_tape<F: Float>(op: &Op, inputs: &[&Tensor<F>]) -> Result<Tape<F>> {
     let mut chosen: Option<Tape<F>> = None;
     for input in inputs {
         if let Repr::Recorded { tape, .. } = &input.repr {
@@ -196,7 +281,7 @@ fn choose_tape<F: Float>(op: &'static str, inputs: &[&Tensor<F>]) -> Result<Tape
                 Some(c) if c.same_as(tape) => {}
                 Some(c) => {
                     return Err(TensorError::DifferentTapes {
-                        op,
+                        op: op.label(),
                         a: c.id(),
                         b: tape.id(),
                     })

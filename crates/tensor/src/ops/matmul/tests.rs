@@ -61,8 +61,8 @@ fn transposed_operands_and_their_gradients() {
         );
         let fused = a.matmul_t(&b, ta, tb);
         let (a_op, b_op) = (
-            if ta { a.t() } else { a.clone() },
-            if tb { b.t() } else { b.clone() },
+            if ta { a.mt() } else { a.clone() },
+            if tb { b.mt() } else { b.clone() },
         );
         let plain = a_op.matmul(&b_op);
         for (x, y) in fused.to_vec().iter().zip(plain.to_vec()) {
