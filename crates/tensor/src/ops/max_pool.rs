@@ -33,6 +33,7 @@ use super::conv::window_of;
 use super::unfold::contiguous;
 use crate::error::{or_panic, Result, TensorError};
 use crate::forward::{Dots, JvpCtx};
+use crate::parallel::{self, RowsMut, RowsOf};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -102,6 +103,9 @@ pub(crate) fn check_pool<const D: usize>(
     Ok(stride)
 }
 
+/// Image planes read, and each plane's window maxima and their indices written.
+type Planes<'a, F> = (RowsOf<'a, F>, RowsMut<'a, F>, RowsMut<'a, usize>);
+
 /// For each window of each plane: its maximum, and the flat index ih·W + iw of the first
 /// maximum (a NaN counting as the maximum).
 #[allow(clippy::too_many_arguments)]
@@ -149,38 +153,45 @@ fn pool_windows_general<F: Float>(
         .iter()
         .flat_map(|r| cols.iter().map(move |c| (r.clone(), c.clone())));
     let per_plane = out[0] * out[1];
-    for ((plane, maxima), indices) in x
-        .chunks_exact(h * w)
-        .zip(maxima.chunks_exact_mut(per_plane))
-        .zip(indices.chunks_exact_mut(per_plane))
-    {
-        for (((rows, cols), max), index) in windows.clone().zip(maxima).zip(indices) {
-            let mut best = rows.start * w + cols.start;
-            let mut best_v = plane[best];
-            let mut nan = false;
-            for ih in rows.clone() {
-                let at = ih * w + cols.start;
-                for (k, &v) in plane[at..ih * w + cols.end].iter().enumerate() {
-                    // Branch-free: on random data a branch on `v > best` mispredicts half the
-                    // time. The index moves through a mask; `max` is one instruction.
-                    let mask = usize::from(v > best_v).wrapping_neg();
-                    best ^= (best ^ (at + k)) & mask;
-                    best_v = best_v.max(v);
-                    nan |= v.is_nan();
+    let planes_of = (
+        RowsOf(x, h * w),
+        RowsMut(&mut maxima, per_plane),
+        RowsMut(&mut indices, per_plane),
+    );
+    parallel::for_row_blocks(planes_of, x.len(), &|(x, maxima, indices): Planes<F>| {
+        for ((plane, maxima), indices) in
+            x.0.chunks_exact(h * w)
+                .zip(maxima.0.chunks_exact_mut(per_plane))
+                .zip(indices.0.chunks_exact_mut(per_plane))
+        {
+            for (((rows, cols), max), index) in windows.clone().zip(maxima).zip(indices) {
+                let mut best = rows.start * w + cols.start;
+                let mut best_v = plane[best];
+                let mut nan = false;
+                for ih in rows.clone() {
+                    let at = ih * w + cols.start;
+                    for (k, &v) in plane[at..ih * w + cols.end].iter().enumerate() {
+                        // Branch-free: on random data a branch on `v > best` mispredicts half the
+                        // time. The index moves through a mask; `max` is one instruction.
+                        let mask = usize::from(v > best_v).wrapping_neg();
+                        best ^= (best ^ (at + k)) & mask;
+                        best_v = best_v.max(v);
+                        nan |= v.is_nan();
+                    }
                 }
+                if nan {
+                    // The first NaN is the window's maximum.
+                    let first = rows
+                        .flat_map(|ih| (cols.clone()).map(move |iw| ih * w + iw))
+                        .find(|&i| plane[i].is_nan())
+                        .expect("a NaN was seen");
+                    (best, best_v) = (first, plane[first]);
+                }
+                *max = best_v;
+                *index = best;
             }
-            if nan {
-                // The first NaN is the window's maximum.
-                let first = rows
-                    .flat_map(|ih| (cols.clone()).map(move |iw| ih * w + iw))
-                    .find(|&i| plane[i].is_nan())
-                    .expect("a NaN was seen");
-                (best, best_v) = (first, plane[first]);
-            }
-            *max = best_v;
-            *index = best;
         }
-    }
+    });
     (maxima, indices)
 }
 
@@ -203,47 +214,54 @@ fn pool_2x2<F: Float>(
     if per_plane == 0 {
         return (maxima, indices);
     }
-    for ((plane, maxima), indices) in x
-        .chunks_exact(h * w)
-        .zip(maxima.chunks_exact_mut(per_plane))
-        .zip(indices.chunks_exact_mut(per_plane))
-    {
-        for (p, (maxima, indices)) in maxima
-            .chunks_exact_mut(out[1])
-            .zip(indices.chunks_exact_mut(out[1]))
-            .enumerate()
+    let planes_of = (
+        RowsOf(x, h * w),
+        RowsMut(&mut maxima, per_plane),
+        RowsMut(&mut indices, per_plane),
+    );
+    parallel::for_row_blocks(planes_of, x.len(), &|(x, maxima, indices): Planes<F>| {
+        for ((plane, maxima), indices) in
+            x.0.chunks_exact(h * w)
+                .zip(maxima.0.chunks_exact_mut(per_plane))
+                .zip(indices.0.chunks_exact_mut(per_plane))
         {
-            let top = 2 * p * w;
-            let (r0, r1) = (&plane[top..top + w], &plane[top + w..top + 2 * w]);
-            for (q, (max, index)) in maxima.iter_mut().zip(indices.iter_mut()).enumerate() {
-                let j = 2 * q;
-                let (mut best_v, mut best) = (r0[j], top + j);
-                let mut nan = best_v.is_nan();
-                for (v, at) in [
-                    (r0[j + 1], top + j + 1),
-                    (r1[j], top + w + j),
-                    (r1[j + 1], top + w + j + 1),
-                ] {
-                    // Branch-free, as in the general loop: `max` is one instruction and the
-                    // index moves through a mask (branches mispredict on random data).
-                    let mask = usize::from(v > best_v).wrapping_neg();
-                    best ^= (best ^ at) & mask;
-                    best_v = best_v.max(v);
-                    nan |= v.is_nan();
+            for (p, (maxima, indices)) in maxima
+                .chunks_exact_mut(out[1])
+                .zip(indices.chunks_exact_mut(out[1]))
+                .enumerate()
+            {
+                let top = 2 * p * w;
+                let (r0, r1) = (&plane[top..top + w], &plane[top + w..top + 2 * w]);
+                for (q, (max, index)) in maxima.iter_mut().zip(indices.iter_mut()).enumerate() {
+                    let j = 2 * q;
+                    let (mut best_v, mut best) = (r0[j], top + j);
+                    let mut nan = best_v.is_nan();
+                    for (v, at) in [
+                        (r0[j + 1], top + j + 1),
+                        (r1[j], top + w + j),
+                        (r1[j + 1], top + w + j + 1),
+                    ] {
+                        // Branch-free, as in the general loop: `max` is one instruction and the
+                        // index moves through a mask (branches mispredict on random data).
+                        let mask = usize::from(v > best_v).wrapping_neg();
+                        best ^= (best ^ at) & mask;
+                        best_v = best_v.max(v);
+                        nan |= v.is_nan();
+                    }
+                    if nan {
+                        // The first NaN in row-major order is the window's maximum.
+                        let first = [top + j, top + j + 1, top + w + j, top + w + j + 1]
+                            .into_iter()
+                            .find(|&i| plane[i].is_nan())
+                            .expect("a NaN was seen");
+                        (best, best_v) = (first, plane[first]);
+                    }
+                    *max = best_v;
+                    *index = best;
                 }
-                if nan {
-                    // The first NaN in row-major order is the window's maximum.
-                    let first = [top + j, top + j + 1, top + w + j, top + w + j + 1]
-                        .into_iter()
-                        .find(|&i| plane[i].is_nan())
-                        .expect("a NaN was seen");
-                    (best, best_v) = (first, plane[first]);
-                }
-                *max = best_v;
-                *index = best;
             }
         }
-    }
+    });
     (maxima, indices)
 }
 
@@ -345,15 +363,24 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         let mut grad_x = vec![F::zero(); n * c * plane];
         let windows = index.len() / (n * c).max(1);
         if windows > 0 && plane > 0 {
-            for ((dest, g), index) in grad_x
-                .chunks_exact_mut(plane)
-                .zip(g.chunks_exact(windows))
-                .zip(index.chunks_exact(windows))
-            {
-                for (&g, &i) in g.iter().zip(index) {
-                    dest[i] += g;
+            let work = grad_x.len() + 2 * index.len();
+            let planes_of = (
+                RowsMut(&mut grad_x, plane),
+                RowsOf(g, windows),
+                RowsOf(index, windows),
+            );
+            parallel::for_row_blocks(planes_of, work, &|(grad_x, g, index)| {
+                for ((dest, g), index) in grad_x
+                    .0
+                    .chunks_exact_mut(plane)
+                    .zip(g.0.chunks_exact(windows))
+                    .zip(index.0.chunks_exact(windows))
+                {
+                    for (&g, &i) in g.iter().zip(index) {
+                        dest[i] += g;
+                    }
                 }
-            }
+            });
         }
         let grad_x = ArrayD::from_shape_vec(IxDyn(input), grad_x).expect("input's size");
         return smallvec![Some(Tensor::from_array(grad_x))];
@@ -404,6 +431,41 @@ mod tests {
             let fast = pool_2x2(&x32, planes, [h, w], out);
             let plain = pool_windows_general(&x32, planes, [h, w], out, [2, 2], [2, 2], [0, 0]);
             assert_eq!(fast.1, plain.1, "f32 indices, case {k}");
+        }
+    }
+
+    #[test]
+    fn planes_split_among_threads_agree_with_one_plane_at_a_time() {
+        // [6, 8, 48, 64]: 147,456 elements read per pass, enough to be split among the
+        // threads (crate::parallel); each plane alone is not. Forward (both window loops) and
+        // the one-pass backward, bit for bit.
+        let (n, c, h, w) = (6, 8, 48, 64);
+        let x = Tensor::<f64>::from_array(uniform(&[n, c, h, w], 3)).requires_grad();
+        let general = MaxPool2dOptions {
+            stride: Some([2, 3]),
+            padding: [1, 1],
+            ..MaxPool2dOptions::new([3, 3])
+        };
+        for options in [MaxPool2dOptions::new([2, 2]), general] {
+            x.zero_grad();
+            let y = x.max_pool2d(options);
+            let g = Tensor::from_array(uniform(y.shape(), 4));
+            y.backward_with(&g);
+            let grad = x.grad().expect("x's gradient");
+            for i in 0..n {
+                for j in 0..c {
+                    let plane = x.narrow(0, i, 1).narrow(1, j, 1).detach().requires_grad();
+                    let one = plane.max_pool2d(options);
+                    one.backward_with(&g.narrow(0, i, 1).narrow(1, j, 1));
+                    let at = |t: &Tensor<f64>| t.narrow(0, i, 1).narrow(1, j, 1).to_vec();
+                    assert_eq!(one.to_vec(), at(&y), "maxima of plane ({i}, {j})");
+                    assert_eq!(
+                        plane.grad().unwrap().to_vec(),
+                        at(&grad),
+                        "gradient ({i}, {j})"
+                    );
+                }
+            }
         }
     }
 

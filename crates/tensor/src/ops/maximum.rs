@@ -37,13 +37,7 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     pub fn try_maximum(&self, rhs: &Tensor<F>) -> Result<Tensor<F>> {
         let saved = [Saved::Input(0), Saved::Input(1)];
-        binary(
-            Op::Maximum,
-            self,
-            rhs,
-            |a, b| zip_map(a, b, max_nan),
-            &saved,
-        )
+        binary(Op::Maximum, self, rhs, max_nan, &saved)
     }
 
     /// Panicking form of [`try_maximum`](Self::try_maximum).

@@ -10,7 +10,7 @@
 
 use smallvec::smallvec;
 
-use super::{binary, mask, zip_map};
+use super::{binary, mask};
 use crate::error::{or_panic, Result};
 use crate::forward::{add_dots, Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
@@ -25,13 +25,7 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     pub fn try_pow(&self, exponent: &Tensor<F>) -> Result<Tensor<F>> {
         let saved = [Saved::Input(0), Saved::Input(1), Saved::Output];
-        binary(
-            Op::Pow,
-            self,
-            exponent,
-            |a, b| zip_map(a, b, F::powf),
-            &saved,
-        )
+        binary(Op::Pow, self, exponent, F::powf, &saved)
     }
 
     /// Panicking form of [`try_pow`](Self::try_pow).

@@ -9,7 +9,7 @@
 
 use smallvec::smallvec;
 
-use super::{mask, unary};
+use super::{mask, unary, zip_elements};
 use crate::forward::{Dots, JvpCtx};
 use crate::tape::{BackwardCtx, InputGrads, Op, Saved};
 use crate::{Float, Tensor};
@@ -38,10 +38,7 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         // fast path: one pass, no mask array, when nothing records the rule (W6's two relus
         // on [32, 8, 28, 28] and [32, 16, 14, 14] allocated a mask each step)
         let (g, x) = (grad_out.value(), x.value());
-        let grad_x =
-            ndarray::Zip::from(&*g)
-                .and(&*x)
-                .map_collect(|&g, &x| if x > F::zero() { g } else { F::zero() });
+        let grad_x = zip_elements(&g, &x, |g, x| if x > F::zero() { g } else { F::zero() });
         return smallvec![Some(Tensor::from_array(grad_x))];
     }
     smallvec![Some(grad_out.mul(&mask(&x, |x| x > F::zero())))]

@@ -37,7 +37,7 @@ use smallvec::smallvec;
 use super::materialize;
 use crate::error::{or_panic, Result, TensorError};
 use crate::forward::{Dots, JvpCtx};
-use crate::parallel;
+use crate::parallel::{self, RowsMut, RowsOf};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
 
@@ -220,28 +220,24 @@ impl Geometry {
     }
 }
 
-/// Below this many column elements, unfold and fold run on one thread.
-const PARALLEL_MIN_COLUMNS: usize = 1 << 17;
-
-/// Runs `kernel(input_planes, output_planes)` over all `planes`, split between two threads
-/// when there is enough work.
+/// Runs `kernel(input_planes, output_planes)` over all `planes`, split among the threads
+/// when there is enough work (`crate::parallel`).
 fn split_planes<F: Float>(
     planes: usize,
     input: &[F],
     output: &mut [F],
     kernel: &(impl Fn(&[F], &mut [F]) + Sync),
 ) {
-    if parallel::threads() > 1
-        && input.len().max(output.len()) >= PARALLEL_MIN_COLUMNS
-        && planes >= 2
-    {
-        let half = planes / 2;
-        let (input_a, input_b) = input.split_at(half * (input.len() / planes));
-        let (output_a, output_b) = output.split_at_mut(half * (output.len() / planes));
-        parallel::join(|| kernel(input_a, output_a), || kernel(input_b, output_b));
-    } else {
-        kernel(input, output);
-    }
+    let plane = |len: usize| len.checked_div(planes).unwrap_or(0);
+    let work = input.len().max(output.len());
+    parallel::for_row_blocks(
+        (
+            RowsOf(input, plane(input.len())),
+            RowsMut(output, plane(output.len())),
+        ),
+        work,
+        &|(input, output): (RowsOf<F>, RowsMut<F>)| kernel(input.0, output.0),
+    );
 }
 
 /// im2col: `x` holds `planes` images of H×W; returns `[planes, kh·kw, OH·OW]` row-major.
