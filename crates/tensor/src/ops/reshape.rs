@@ -153,6 +153,21 @@ mod tests {
             |t| t[0].t().into_reshape(&[12]),
             &[uniform(&[2, 6], 4)],
         );
+        // The sweep's own path (the adjoint relabelled, not copied): an adjoint that arrives
+        // transposed, one that a watched node also keeps, and one added to twice.
+        let w = Tensor::<f64>::arange(0.0, 6.0, 1.0).requires_grad();
+        let weights = Tensor::from_vec(vec![1.0, 10.0, 100.0, 1000.0, 1e4, 1e5], &[3, 2]);
+        let r = w.reshape(&[2, 3]);
+        (&r.t() * &weights).sum().backward();
+        assert_eq!(
+            w.grad().unwrap().to_vec(),
+            vec![1.0, 100.0, 1e4, 10.0, 1000.0, 1e5]
+        );
+        let v = Tensor::<f64>::arange(0.0, 4.0, 1.0).requires_grad();
+        let r = v.reshape(&[2, 2]);
+        let adjoints = crate::grad(&(&r * 3.0 + &r).sum(), &[&v, &r], false).unwrap();
+        assert_eq!(adjoints[0].to_vec(), vec![4.0; 4]);
+        assert_eq!(adjoints[1].shape(), &[2, 2]);
         let shared = &x * 1.0;
         assert_eq!(shared.clone().into_reshape(&[6]).to_vec(), shared.to_vec());
         let err = x.try_reshape(&[4, 2]).unwrap_err();

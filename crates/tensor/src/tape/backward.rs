@@ -373,6 +373,18 @@ fn run_sweep<F: Float>(
                 continue;
             }
         }
+        if let (Op::Reshape { from }, Some(Some(j))) = (&node.op, node.inputs.first()) {
+            if mode != Mode::CreateGraph {
+                // fast path: a reshape's adjoint is ∂L/∂y read in the input's shape. The
+                // sweep owns ∂L/∂y, so its buffer is relabelled where the rule would copy it
+                // (W6: conv2d's [N, O, L] → [N, O, OH, OW], 3.4% of a 1-thread step).
+                let g = grad_out.into_reshape(from);
+                observer.check_sent(i, &node.op, 0, &g)?;
+                observer.sent(i, *j, &g);
+                accumulate(&mut grads[*j], g);
+                continue;
+            }
+        }
         let ctx = BackwardCtx {
             op: &node.op,
             node,
