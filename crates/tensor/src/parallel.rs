@@ -78,8 +78,8 @@ pub(crate) fn join(here: impl FnOnce(), there: impl FnOnce() + Send) {
 }
 
 /// Elements touched (read and written) below which a per-element or per-plane kernel stays
-/// on this thread: at 2¹⁷ a 2-thread split of `max_pool2d`'s [32, 8, 28, 28] (W6) costs its
-/// hand-off a few microseconds against about 60 µs of work.
+/// on this thread: unfold's and fold's threshold before the other kernels shared it. W6's
+/// activations (200,704 and 100,352 elements) pass it; W7's per-step [16, 256] gates do not.
 pub(crate) const PARALLEL_MIN_ELEMENTS: usize = 1 << 17;
 
 /// Slices cut at whole rows of a fixed width: the unit a kernel can be split along (planes
