@@ -106,6 +106,31 @@ pub(crate) fn check_pool<const D: usize>(
 /// Image planes read, and each plane's window maxima and their indices written.
 type Planes<'a, F> = (RowsOf<'a, F>, RowsMut<'a, F>, RowsMut<'a, usize>);
 
+/// Runs `window_loop(plane, maxima, indices)` on each image plane of `x` (`plane_len`
+/// elements) and its `per_plane` outputs, the planes split among the threads.
+fn each_plane<F: Float>(
+    x: &[F],
+    plane_len: usize,
+    (maxima, indices): (&mut [F], &mut [usize]),
+    per_plane: usize,
+    window_loop: &(impl Fn(&[F], &mut [F], &mut [usize]) + Sync),
+) {
+    let planes = (
+        RowsOf(x, plane_len),
+        RowsMut(maxima, per_plane),
+        RowsMut(indices, per_plane),
+    );
+    parallel::for_row_blocks(planes, x.len(), &|(x, maxima, indices): Planes<F>| {
+        for ((plane, maxima), indices) in
+            x.0.chunks_exact(plane_len)
+                .zip(maxima.0.chunks_exact_mut(per_plane))
+                .zip(indices.0.chunks_exact_mut(per_plane))
+        {
+            window_loop(plane, maxima, indices);
+        }
+    });
+}
+
 /// For each window of each plane: its maximum, and the flat index ih·W + iw of the first
 /// maximum (a NaN counting as the maximum).
 #[allow(clippy::too_many_arguments)]
@@ -153,45 +178,41 @@ fn pool_windows_general<F: Float>(
         .iter()
         .flat_map(|r| cols.iter().map(move |c| (r.clone(), c.clone())));
     let per_plane = out[0] * out[1];
-    let planes_of = (
-        RowsOf(x, h * w),
-        RowsMut(&mut maxima, per_plane),
-        RowsMut(&mut indices, per_plane),
-    );
-    parallel::for_row_blocks(planes_of, x.len(), &|(x, maxima, indices): Planes<F>| {
-        for ((plane, maxima), indices) in
-            x.0.chunks_exact(h * w)
-                .zip(maxima.0.chunks_exact_mut(per_plane))
-                .zip(indices.0.chunks_exact_mut(per_plane))
-        {
-            for (((rows, cols), max), index) in windows.clone().zip(maxima).zip(indices) {
-                let mut best = rows.start * w + cols.start;
-                let mut best_v = plane[best];
-                let mut nan = false;
-                for ih in rows.clone() {
-                    let at = ih * w + cols.start;
-                    for (k, &v) in plane[at..ih * w + cols.end].iter().enumerate() {
-                        // Branch-free: on random data a branch on `v > best` mispredicts half the
-                        // time. The index moves through a mask; `max` is one instruction.
-                        let mask = usize::from(v > best_v).wrapping_neg();
-                        best ^= (best ^ (at + k)) & mask;
-                        best_v = best_v.max(v);
-                        nan |= v.is_nan();
-                    }
+    let window_loop = |plane: &[F], maxima: &mut [F], indices: &mut [usize]| {
+        for (((rows, cols), max), index) in windows.clone().zip(maxima).zip(indices) {
+            let mut best = rows.start * w + cols.start;
+            let mut best_v = plane[best];
+            let mut nan = false;
+            for ih in rows.clone() {
+                let at = ih * w + cols.start;
+                for (k, &v) in plane[at..ih * w + cols.end].iter().enumerate() {
+                    // Branch-free: on random data a branch on `v > best` mispredicts half the
+                    // time. The index moves through a mask; `max` is one instruction.
+                    let mask = usize::from(v > best_v).wrapping_neg();
+                    best ^= (best ^ (at + k)) & mask;
+                    best_v = best_v.max(v);
+                    nan |= v.is_nan();
                 }
-                if nan {
-                    // The first NaN is the window's maximum.
-                    let first = rows
-                        .flat_map(|ih| (cols.clone()).map(move |iw| ih * w + iw))
-                        .find(|&i| plane[i].is_nan())
-                        .expect("a NaN was seen");
-                    (best, best_v) = (first, plane[first]);
-                }
-                *max = best_v;
-                *index = best;
             }
+            if nan {
+                // The first NaN is the window's maximum.
+                let first = rows
+                    .flat_map(|ih| (cols.clone()).map(move |iw| ih * w + iw))
+                    .find(|&i| plane[i].is_nan())
+                    .expect("a NaN was seen");
+                (best, best_v) = (first, plane[first]);
+            }
+            *max = best_v;
+            *index = best;
         }
-    });
+    };
+    each_plane(
+        x,
+        h * w,
+        (&mut maxima, &mut indices),
+        per_plane,
+        &window_loop,
+    );
     (maxima, indices)
 }
 
@@ -214,54 +235,50 @@ fn pool_2x2<F: Float>(
     if per_plane == 0 {
         return (maxima, indices);
     }
-    let planes_of = (
-        RowsOf(x, h * w),
-        RowsMut(&mut maxima, per_plane),
-        RowsMut(&mut indices, per_plane),
-    );
-    parallel::for_row_blocks(planes_of, x.len(), &|(x, maxima, indices): Planes<F>| {
-        for ((plane, maxima), indices) in
-            x.0.chunks_exact(h * w)
-                .zip(maxima.0.chunks_exact_mut(per_plane))
-                .zip(indices.0.chunks_exact_mut(per_plane))
+    let window_loop = |plane: &[F], maxima: &mut [F], indices: &mut [usize]| {
+        for (p, (maxima, indices)) in maxima
+            .chunks_exact_mut(out[1])
+            .zip(indices.chunks_exact_mut(out[1]))
+            .enumerate()
         {
-            for (p, (maxima, indices)) in maxima
-                .chunks_exact_mut(out[1])
-                .zip(indices.chunks_exact_mut(out[1]))
-                .enumerate()
-            {
-                let top = 2 * p * w;
-                let (r0, r1) = (&plane[top..top + w], &plane[top + w..top + 2 * w]);
-                for (q, (max, index)) in maxima.iter_mut().zip(indices.iter_mut()).enumerate() {
-                    let j = 2 * q;
-                    let (mut best_v, mut best) = (r0[j], top + j);
-                    let mut nan = best_v.is_nan();
-                    for (v, at) in [
-                        (r0[j + 1], top + j + 1),
-                        (r1[j], top + w + j),
-                        (r1[j + 1], top + w + j + 1),
-                    ] {
-                        // Branch-free, as in the general loop: `max` is one instruction and the
-                        // index moves through a mask (branches mispredict on random data).
-                        let mask = usize::from(v > best_v).wrapping_neg();
-                        best ^= (best ^ at) & mask;
-                        best_v = best_v.max(v);
-                        nan |= v.is_nan();
-                    }
-                    if nan {
-                        // The first NaN in row-major order is the window's maximum.
-                        let first = [top + j, top + j + 1, top + w + j, top + w + j + 1]
-                            .into_iter()
-                            .find(|&i| plane[i].is_nan())
-                            .expect("a NaN was seen");
-                        (best, best_v) = (first, plane[first]);
-                    }
-                    *max = best_v;
-                    *index = best;
+            let top = 2 * p * w;
+            let (r0, r1) = (&plane[top..top + w], &plane[top + w..top + 2 * w]);
+            for (q, (max, index)) in maxima.iter_mut().zip(indices.iter_mut()).enumerate() {
+                let j = 2 * q;
+                let (mut best_v, mut best) = (r0[j], top + j);
+                let mut nan = best_v.is_nan();
+                for (v, at) in [
+                    (r0[j + 1], top + j + 1),
+                    (r1[j], top + w + j),
+                    (r1[j + 1], top + w + j + 1),
+                ] {
+                    // Branch-free, as in the general loop: `max` is one instruction and the
+                    // index moves through a mask (branches mispredict on random data).
+                    let mask = usize::from(v > best_v).wrapping_neg();
+                    best ^= (best ^ at) & mask;
+                    best_v = best_v.max(v);
+                    nan |= v.is_nan();
                 }
+                if nan {
+                    // The first NaN in row-major order is the window's maximum.
+                    let first = [top + j, top + j + 1, top + w + j, top + w + j + 1]
+                        .into_iter()
+                        .find(|&i| plane[i].is_nan())
+                        .expect("a NaN was seen");
+                    (best, best_v) = (first, plane[first]);
+                }
+                *max = best_v;
+                *index = best;
             }
         }
-    });
+    };
+    each_plane(
+        x,
+        h * w,
+        (&mut maxima, &mut indices),
+        per_plane,
+        &window_loop,
+    );
     (maxima, indices)
 }
 
