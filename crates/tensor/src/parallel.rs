@@ -158,12 +158,15 @@ impl<A: Rows, B: Rows, C: Rows> Rows for (A, B, C) {
 /// (elements touched) reaches [`PARALLEL_MIN_ELEMENTS`], else on all of them here. The
 /// kernel must give the same result on any cut (rows independent of each other).
 pub(crate) fn for_row_blocks<R: Rows>(rows: R, work: usize, kernel: &(impl Fn(R) + Sync)) {
-    let threads = if work < PARALLEL_MIN_ELEMENTS {
-        1
-    } else {
-        threads()
-    };
+    let threads = if worth_splitting(work) { threads() } else { 1 };
     split_rows(rows, threads, kernel);
+}
+
+/// Whether [`for_row_blocks`] splits a kernel touching `work` elements: there is more than
+/// one thread and the work reaches [`PARALLEL_MIN_ELEMENTS`]. A caller that would otherwise
+/// take a cheaper one-thread path (one that need not zero its output) asks first.
+pub(crate) fn worth_splitting(work: usize) -> bool {
+    work >= PARALLEL_MIN_ELEMENTS && threads() > 1
 }
 
 fn split_rows<R: Rows>(rows: R, threads: usize, kernel: &(impl Fn(R) + Sync)) {

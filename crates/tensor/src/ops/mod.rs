@@ -138,7 +138,7 @@ pub(crate) fn unary<F: Float>(
 // stays for one thread: it does not zero `out` first.
 pub(crate) fn map_elements<F: Float>(x: &ArrayD<F>, f: impl Fn(F) -> F + Sync) -> ArrayD<F> {
     match x.as_slice() {
-        Some(xs) if parallel::threads() > 1 && 2 * xs.len() >= parallel::PARALLEL_MIN_ELEMENTS => {
+        Some(xs) if parallel::worth_splitting(2 * xs.len()) => {
             let mut out = vec![F::zero(); xs.len()];
             parallel::for_row_blocks(
                 (RowsOf(xs, 1), RowsMut(&mut out, 1)),
@@ -164,9 +164,7 @@ pub(crate) fn zip_elements<F: Float>(
 ) -> ArrayD<F> {
     debug_assert_eq!(a.shape(), b.shape());
     match (a.as_slice(), b.as_slice()) {
-        (Some(xs), Some(ys))
-            if parallel::threads() > 1 && 3 * xs.len() >= parallel::PARALLEL_MIN_ELEMENTS =>
-        {
+        (Some(xs), Some(ys)) if parallel::worth_splitting(3 * xs.len()) => {
             let mut out = vec![F::zero(); xs.len()];
             parallel::for_row_blocks(
                 (RowsOf(xs, 1), RowsOf(ys, 1), RowsMut(&mut out, 1)),
