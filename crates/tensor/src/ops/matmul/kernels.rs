@@ -7,7 +7,8 @@
 //! | f32 X·v or Xᵀ·v, X stored row by row | [`simd_matrix_vector`]: explicit SIMD through `pulp` | W1 |
 //! | f64 X·v, X of at least 64² elements | faer's matrix-vector kernel | |
 //! | other X·v, Xᵀ·v with X contiguous | [`matrix_vector`], [`transposed_matrix_vector`] | gradchecks |
-//! | f32/f64, at least 64³ multiply-adds | faer's GEMM, rows split among threads from 256³ | W2, W5 |
+//! | f32, at least 512³ multiply-adds | [`packed`](super::packed)'s GEMM, rows split among threads | W5 |
+//! | f32/f64, at least 64³ multiply-adds | faer's GEMM, rows split among threads from 256³ | W2 |
 //! | anything else (small or strided) | ndarray's `dot` (matrixmultiply) | W3 |
 //! | batched (rank > 2) | ndarray's `general_mat_mul`, one batch entry at a time | |
 //!
@@ -23,6 +24,7 @@ use ndarray::{
 };
 use pulp::{Simd, WithSimd};
 
+use super::packed::{self, Strided};
 use crate::{parallel, Float};
 
 /// op(a)·op(b) over the last two axes, op transposing when its flag is set; the batch axes of
@@ -44,9 +46,10 @@ pub(super) fn product<F: Float>(
                 .then(|| faer_product(a, transpose_a, b, transpose_b))
                 .flatten()
         })
-    } else if m * k * n >= FAER_MIN_PRODUCT {
-        // fast path: faer's GEMM, W5 74.7 → 70.2 ms/rep and W2 1.24 → 1.11 ms/step
-        faer_product(a, transpose_a, b, transpose_b)
+    } else if m * k * n >= GEMM_MIN_PRODUCT {
+        // fast path: faer's GEMM, W5 74.7 → 70.2 ms/rep and W2 1.24 → 1.11 ms/step; for large
+        // f32 products the packed GEMM instead, W5 84.5 → 69.4 ms/rep (numpy 67.9)
+        gemm_product(a, transpose_a, b, transpose_b, m * k * n)
     } else {
         None
     };
@@ -323,15 +326,39 @@ impl WithSimd for TransposedMatrixVector<'_> {
     }
 }
 
-/// Products with at least this many multiply-adds (m·k·n) go to faer's GEMM: on 1024² f32 it
-/// is 6% faster than matrixmultiply, but on W3's [32, 16]·[16, 16] it was slower (W3 14.3 →
-/// 16.1 µs/step with faer for every size).
-pub(super) const FAER_MIN_PRODUCT: usize = 64 * 64 * 64;
+/// Products with at least this many multiply-adds (m·k·n) go to a packed GEMM (ours for f32,
+/// faer's for f64): on 1024² f32 faer's is 6% faster than matrixmultiply, but on W3's
+/// [32, 16]·[16, 16] it was slower (W3 14.3 → 16.1 µs/step with faer for every size).
+pub(super) const GEMM_MIN_PRODUCT: usize = 64 * 64 * 64;
 
 /// f64 matrix-vector products X·v with X of at least this many elements go to faer's kernel,
 /// which uses AVX where the CPU has it: on W1's 100000×16 X in f32 it took 0.22 ms against
 /// 0.29 ms for [`matrix_vector`] (built for SSE2 only). f32 has its own kernel below.
 pub(super) const FAER_MIN_MATRIX_VECTOR: usize = 64 * 64;
+
+/// op(a)·op(b), of `multiply_adds` = m·k·n, through a packed GEMM (ours for large f32
+/// products, else faer's) when both operands are stored in standard (row-major) order;
+/// `None` otherwise.
+fn gemm_product<F: Float>(
+    a: &ArrayD<F>,
+    transpose_a: bool,
+    b: &ArrayD<F>,
+    transpose_b: bool,
+    multiply_adds: usize,
+) -> Option<ArrayD<F>> {
+    let (a_any, b_any): (&dyn Any, &dyn Any) = (a, b);
+    match (a_any.downcast_ref::<ArrayD<f32>>(), b_any.downcast_ref()) {
+        (Some(a32), Some(b32)) if multiply_adds >= PACKED_MIN_PRODUCT => {
+            as_generic(packed_gemm(a32, transpose_a, b32, transpose_b)?)
+        }
+        _ => faer_product(a, transpose_a, b, transpose_b),
+    }
+}
+
+/// f32 products with at least this many multiply-adds go to [`packed_gemm`], smaller ones to
+/// faer: on W2's products (128·784·256 at most) the packed GEMM made a step 12% slower
+/// (1.28 → 1.43 ms), its packing not repaid over so few multiply-adds.
+pub(super) const PACKED_MIN_PRODUCT: usize = 512 * 512 * 512;
 
 /// op(a)·op(b) through faer when the element type is f32 or f64 and both operands are stored
 /// in standard (row-major) order; `None` otherwise. faer is generic over its own element
@@ -376,6 +403,49 @@ fn faer_gemm<T: faer::traits::ComplexField + Copy + num_traits::Zero>(
     let threads = threads_for(m * a.ncols() * n, PARALLEL_MIN_PRODUCT);
     product_split_by_rows(c, a, b, one, threads);
     Some(out.into_dyn())
+}
+
+/// op(a)·op(b) for row-major 2-D f32 arrays, in [`packed`]'s GEMM.
+// fast path: against faer's GEMM on W5's 1024² products, A·B 23.7 → 23.6 ms, G·Bᵀ 23.4 →
+// 23.8 and Aᵀ·G 34.3 → 24.0 (faer reads the transposed A poorly)
+fn packed_gemm(
+    a: &ArrayD<f32>,
+    transpose_a: bool,
+    b: &ArrayD<f32>,
+    transpose_b: bool,
+) -> Option<ArrayD<f32>> {
+    let (a, b) = (as_strided(a, transpose_a)?, as_strided(b, transpose_b)?);
+    let mut out = Array2::<f32>::zeros((a.rows, b.cols));
+    let threads = threads_for(a.rows * a.cols * b.cols, PARALLEL_MIN_PRODUCT);
+    packed_split_by_rows(out.as_slice_mut()?, a, b, threads);
+    Some(out.into_dyn())
+}
+
+/// A row-major 2-D array as a [`Strided`] matrix, transposed if asked (read in place).
+fn as_strided(x: &ArrayD<f32>, transpose: bool) -> Option<Strided<'_>> {
+    let data = x.as_slice()?;
+    Some(Strided::row_major(
+        data,
+        x.shape()[0],
+        x.shape()[1],
+        transpose,
+    ))
+}
+
+/// c = a·b on `threads` threads, the rows of c and a split as in [`product_split_by_rows`].
+fn packed_split_by_rows(c: &mut [f32], a: Strided<'_>, b: Strided<'_>, threads: usize) {
+    if threads <= 1 || a.rows < 2 {
+        packed::gemm(c, a, b);
+        return;
+    }
+    let first = threads / 2;
+    let split = a.rows * first / threads;
+    let (c_top, c_bottom) = c.split_at_mut(split * b.cols);
+    let (a_top, a_bottom) = (a.rows(0, split), a.rows(split, a.rows));
+    parallel::join(
+        || packed_split_by_rows(c_top, a_top, b, first),
+        || packed_split_by_rows(c_bottom, a_bottom, b, threads - first),
+    );
 }
 
 /// Products with at least this many multiply-adds are split among the threads (see

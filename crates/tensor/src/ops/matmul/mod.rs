@@ -15,6 +15,7 @@
 //! ```
 
 mod kernels;
+mod packed;
 pub(crate) use kernels::{gemm_faer, gemm_ndarray};
 
 use ndarray::IxDyn;

@@ -139,13 +139,45 @@ fn matrix_vector_fast_paths_agree_with_gemm() {
 }
 
 #[test]
-fn faer_products_agree_with_matrixmultiply() {
-    // Above FAER_MIN_PRODUCT, f32 and f64 products go to faer; they must match ndarray's
+fn large_f32_products_take_the_packed_gemm_and_agree_with_matrixmultiply() {
+    // m·k·n ≥ PACKED_MIN_PRODUCT: the packed GEMM, rows split among the threads, for every
+    // combination of transposed reads, against ndarray's product in f64
+    use ndarray::Array2;
+    let (m, k, n) = (515, 512, 517);
+    assert!(m * k * n >= super::kernels::PACKED_MIN_PRODUCT);
+    let a64 = uniform(&[m, k], 7);
+    let b64 = uniform(&[k, n], 8);
+    let expected: Array2<f64> = a64
+        .view()
+        .into_dimensionality::<ndarray::Ix2>()
+        .unwrap()
+        .dot(&b64.view().into_dimensionality::<ndarray::Ix2>().unwrap());
+    for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+        let stored = |x: &ndarray::ArrayD<f64>, t: bool| {
+            let x = if t {
+                x.t().as_standard_layout().into_owned()
+            } else {
+                x.clone()
+            };
+            Tensor::from_array(x.mapv(|v| v as f32))
+        };
+        let got = stored(&a64, ta).matmul_t(&stored(&b64, tb), ta, tb);
+        assert_eq!(got.shape(), &[m, n]);
+        for (p, q) in got.to_vec().iter().zip(expected.iter()) {
+            assert!((*p as f64 - q).abs() < 1e-3, "{ta} {tb}: {p} vs {q}");
+        }
+    }
+}
+
+#[test]
+fn gemm_products_agree_with_matrixmultiply() {
+    // Above GEMM_MIN_PRODUCT, f32 products go to the packed GEMM and f64 products to faer;
+    // they must match ndarray's
     // GEMM for every combination of transposed reads. A column-major (non-standard layout)
-    // operand is not handed to faer and takes the general path.
+    // operand is not handed to either and takes the general path.
     use ndarray::Array2;
     let (m, k, n) = (70, 65, 66);
-    assert!(m * k * n >= super::kernels::FAER_MIN_PRODUCT);
+    assert!(m * k * n >= super::kernels::GEMM_MIN_PRODUCT);
     let a64 = uniform(&[m, k], 1);
     let b64 = uniform(&[k, n], 2);
     for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
