@@ -417,7 +417,7 @@ fn packed_gemm(
     let (a, b) = (as_strided(a, transpose_a)?, as_strided(b, transpose_b)?);
     let mut out = Array2::<f32>::zeros((a.rows, b.cols));
     let threads = threads_for(a.rows * a.cols * b.cols, PARALLEL_MIN_PRODUCT);
-    packed_split_by_rows(out.as_slice_mut()?, a, b, threads);
+    packed::gemm(out.as_slice_mut()?, a, b, threads);
     Some(out.into_dyn())
 }
 
@@ -430,22 +430,6 @@ fn as_strided(x: &ArrayD<f32>, transpose: bool) -> Option<Strided<'_>> {
         x.shape()[1],
         transpose,
     ))
-}
-
-/// c = a·b on `threads` threads, the rows of c and a split as in [`product_split_by_rows`].
-fn packed_split_by_rows(c: &mut [f32], a: Strided<'_>, b: Strided<'_>, threads: usize) {
-    if threads <= 1 || a.rows < 2 {
-        packed::gemm(c, a, b);
-        return;
-    }
-    let first = threads / 2;
-    let split = a.rows * first / threads;
-    let (c_top, c_bottom) = c.split_at_mut(split * b.cols);
-    let (a_top, a_bottom) = (a.rows(0, split), a.rows(split, a.rows));
-    parallel::join(
-        || packed_split_by_rows(c_top, a_top, b, first),
-        || packed_split_by_rows(c_bottom, a_bottom, b, threads - first),
-    );
 }
 
 /// Products with at least this many multiply-adds are split among the threads (see
