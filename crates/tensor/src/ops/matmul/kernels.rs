@@ -326,9 +326,10 @@ impl WithSimd for TransposedMatrixVector<'_> {
     }
 }
 
-/// Products with at least this many multiply-adds (m·k·n) go to a packed GEMM (ours for f32,
-/// faer's for f64): on 1024² f32 faer's is 6% faster than matrixmultiply, but on W3's
-/// [32, 16]·[16, 16] it was slower (W3 14.3 → 16.1 µs/step with faer for every size).
+/// Products with at least this many multiply-adds (m·k·n) go to a packed GEMM (faer's, or
+/// ours for f32 from [`PACKED_MIN_PRODUCT`]): on 1024² f32 faer's is 6% faster than
+/// matrixmultiply, but on W3's [32, 16]·[16, 16] it was slower (W3 14.3 → 16.1 µs/step with
+/// faer for every size).
 pub(super) const GEMM_MIN_PRODUCT: usize = 64 * 64 * 64;
 
 /// f64 matrix-vector products X·v with X of at least this many elements go to faer's kernel,

@@ -322,8 +322,8 @@ fn store<S: Simd>(
 }
 
 /// Rows ic..ic+mc and columns pc..pc+kc of `a`, packed into panels of [`MR`] rows, each
-/// column by column (the rows of a last, partial panel are padded with zeros). Returns the panels, starting at a cache
-/// line.
+/// column by column (the rows of a last, partial panel are padded with zeros). Returns the
+/// panels, starting at a cache line.
 fn pack_a<'p>(
     buffer: &'p mut Vec<f32>,
     a: Strided<'_>,

@@ -171,10 +171,9 @@ fn large_f32_products_take_the_packed_gemm_and_agree_with_matrixmultiply() {
 
 #[test]
 fn gemm_products_agree_with_matrixmultiply() {
-    // Above GEMM_MIN_PRODUCT, f32 products go to the packed GEMM and f64 products to faer;
-    // they must match ndarray's
-    // GEMM for every combination of transposed reads. A column-major (non-standard layout)
-    // operand is not handed to either and takes the general path.
+    // From GEMM_MIN_PRODUCT up to PACKED_MIN_PRODUCT, f32 and f64 products go to faer; they
+    // must match ndarray's GEMM for every combination of transposed reads. A column-major
+    // (non-standard layout) operand is not handed to faer and takes the general path.
     use ndarray::Array2;
     let (m, k, n) = (70, 65, 66);
     assert!(m * k * n >= super::kernels::GEMM_MIN_PRODUCT);
