@@ -337,7 +337,13 @@ fn pack_a<'p>(
         if rows < MR {
             panel.fill(0.0);
         }
-        if a.col_stride == 1 {
+        if a.col_stride == 1 && rows == MR {
+            // a whole panel of contiguous rows, transposed in blocks (fast path: 0.52 → 0.42 ms
+            // for a 1024² a, against writing each row down the panel as below)
+            let rows: [&[f32]; MR] =
+                std::array::from_fn(|i| &a.data[(i0 + i) * a.row_stride + pc..][..kc]);
+            transpose_into(panel, &rows, kc);
+        } else if a.col_stride == 1 {
             // each row of a is contiguous: read it once, write it down the panel
             for i in 0..rows {
                 let row = &a.data[(i0 + i) * a.row_stride + pc..][..kc];
@@ -379,6 +385,17 @@ fn pack_b(
             for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
                 row[..cols].copy_from_slice(&b.data[(pc + p) * b.row_stride + j0..][..cols]);
             }
+        } else if b.row_stride == 1 && cols == nr && nr <= MAX_NR {
+            // b transposed, a whole panel: its nr columns of b are contiguous; transposed in
+            // blocks (fast path: 0.95 → 0.47 ms for a 1024² b, G·Bᵀ 23.1 → 22.9 ms)
+            let columns: [&[f32]; MAX_NR] = std::array::from_fn(|j| {
+                if j < nr {
+                    &b.data[(j0 + j) * b.col_stride + pc..][..kc]
+                } else {
+                    &[]
+                }
+            });
+            transpose_into(panel, &columns[..nr], kc);
         } else if b.row_stride == 1 {
             // b transposed: each column of b is contiguous
             for j in 0..cols {
@@ -396,6 +413,40 @@ fn pack_b(
         }
     }
 }
+
+/// The widest register tile [`pack_b`]'s transposing path takes (32 f32 columns: two
+/// AVX-512 vectors).
+const MAX_NR: usize = 32;
+
+/// `out[p·w + j] = sources[j][p]` for p < `depth`, with w = `sources.len()`: w sequences
+/// interleaved. Taken in blocks of [`TRANSPOSE_BLOCK`] elements of each source, so that the
+/// block of `out` being written stays in L1 while each source is read a run at a time.
+fn transpose_into(out: &mut [f32], sources: &[&[f32]], depth: usize) {
+    let w = sources.len();
+    let blocks = depth / TRANSPOSE_BLOCK;
+    for (b, out_block) in out
+        .chunks_exact_mut(TRANSPOSE_BLOCK * w)
+        .take(blocks)
+        .enumerate()
+    {
+        for (j, source) in sources.iter().enumerate() {
+            let run: &[f32; TRANSPOSE_BLOCK] = source[b * TRANSPOSE_BLOCK..][..TRANSPOSE_BLOCK]
+                .try_into()
+                .expect("a run of TRANSPOSE_BLOCK elements");
+            for (q, &x) in run.iter().enumerate() {
+                out_block[q * w + j] = x;
+            }
+        }
+    }
+    for p in blocks * TRANSPOSE_BLOCK..depth {
+        for (j, source) in sources.iter().enumerate() {
+            out[p * w + j] = source[p];
+        }
+    }
+}
+
+/// Elements of each source per block of [`transpose_into`] (16 was slower on 1024² packs).
+const TRANSPOSE_BLOCK: usize = 8;
 
 /// `len` elements of `buffer` (left as the last product packed them), starting at a 64-byte
 /// boundary so that no SIMD load of a panel straddles two cache lines.
@@ -474,6 +525,22 @@ mod tests {
                 assert_close(&c, &reference(a, b), k, &format!("{m}×{k}×{n} {ta} {tb}"));
             }
         }
+    }
+
+    #[test]
+    fn transposing_interleaves_the_sources_whole_blocks_and_remainder() {
+        // 3 sources of depth 2·TRANSPOSE_BLOCK + 3: out[p·3 + j] = sources[j][p]
+        let depth = 2 * TRANSPOSE_BLOCK + 3;
+        let sources: Vec<Vec<f32>> = (0..3)
+            .map(|j| (0..depth).map(|p| (100 * j + p) as f32).collect())
+            .collect();
+        let views: Vec<&[f32]> = sources.iter().map(Vec::as_slice).collect();
+        let mut out = vec![f32::NAN; 3 * depth];
+        transpose_into(&mut out, &views, depth);
+        let expected: Vec<f32> = (0..depth)
+            .flat_map(|p| (0..3).map(move |j| (100 * j + p) as f32))
+            .collect();
+        assert_eq!(out, expected);
     }
 
     #[test]
