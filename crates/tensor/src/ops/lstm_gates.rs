@@ -52,8 +52,9 @@ impl<F: Float> Tensor<F> {
         if hidden > 0 {
             match (&mut y as &mut dyn Any).downcast_mut::<ArrayD<f32>>() {
                 // fast path: f32 compiled for the widest instruction set the CPU has (AVX2:
-                // 8 lanes, against the baseline build's 4), chosen at run time by pulp; the
-                // plain version is the same loop for the baseline CPU. See `GatesF32`.
+                // 8 lanes, AVX-512: 16, against the baseline build's 4), chosen at run time
+                // by pulp; the plain version is the same loop for the baseline CPU. See
+                // `GatesF32`.
                 Some(y) => pulp::Arch::new().dispatch(GatesF32 {
                     values: y.as_slice_mut().expect("standard layout"),
                     hidden,

@@ -207,8 +207,8 @@ impl<F: Float> Recurrence<F> {
 /// becomes the gates; c_t = f ⊙ c_{t−1} + i ⊙ g and h_t = o ⊙ tanh(c_t).
 ///
 /// Run inside `pulp`'s dispatch, as `lstm_gates`'s loop is: compiled once per instruction
-/// set, the CPU's widest (AVX2 with FMA where present) chosen at run time. The arithmetic is
-/// the same, so are the values.
+/// set, the CPU's widest (AVX-512, or AVX2 with FMA, where present) chosen at run time. The
+/// arithmetic is the same, so are the values.
 struct CellForward<'a, F> {
     a: &'a mut [F],
     c_prev: &'a [F],

@@ -25,9 +25,11 @@ use crate::parallel;
 
 /// Rows of the register kernel's tile of c. With two SIMD vectors of columns that is
 /// 2·6 = 12 accumulators, plus two b vectors and one broadcast: 15 of AVX2's 16 registers.
+/// AVX-512 has 32, but taller tiles (8, 12 and 14 rows of 32 columns) were no faster on W5's
+/// 1024² products (20.0–21.3 ms each, against 20.0–20.6 for 6 rows).
 const MR: usize = 6;
 
-/// Columns of the tile, in SIMD vectors (16 f32 columns with AVX2).
+/// Columns of the tile, in SIMD vectors (16 f32 columns with AVX2, 32 with AVX-512).
 const NV: usize = 2;
 
 /// Rows of b per packed block (the depth of one kernel call). 1024 covers W5's whole depth
@@ -112,6 +114,11 @@ thread_local! {
 // fast path: b packed once and shared, instead of a whole GEMM per thread on its rows of
 // a, W5 at 2 threads 37.6 → 36.3 ms/rep (numpy 34.6–35.3)
 pub(super) fn gemm(c: &mut [f32], a: Strided<'_>, b: Strided<'_>, threads: usize) {
+    gemm_on(pulp::Arch::new(), c, a, b, threads);
+}
+
+/// [`gemm`] with the kernel compiled for `arch`'s instruction set (the tests run each).
+fn gemm_on(arch: pulp::Arch, c: &mut [f32], a: Strided<'_>, b: Strided<'_>, threads: usize) {
     assert!(
         a.cols == b.rows && c.len() == a.rows * b.cols,
         "packed gemm: shapes"
@@ -121,7 +128,7 @@ pub(super) fn gemm(c: &mut [f32], a: Strided<'_>, b: Strided<'_>, threads: usize
         c.fill(0.0);
         return;
     }
-    let nr = pulp::Arch::new().dispatch(TileColumns);
+    let nr = arch.dispatch(TileColumns);
     with_buffer(&PACKED_B, |buffer| {
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
@@ -135,7 +142,7 @@ pub(super) fn gemm(c: &mut [f32], a: Strided<'_>, b: Strided<'_>, threads: usize
                     first_column: jc,
                     ldc: n,
                 };
-                multiply_on(threads, c, a.rows(0, m), &block);
+                multiply_on(arch, threads, c, a.rows(0, m), &block);
             }
         }
     });
@@ -205,11 +212,17 @@ struct Block<'p> {
 
 /// c_rows += a_rows·(the block) (or =, for the first block) on `threads` threads, the rows
 /// split at multiples of [`MR`] so that only the last tile of c is partial.
-fn multiply_on(threads: usize, c_rows: &mut [f32], a_rows: Strided<'_>, block: &Block<'_>) {
+fn multiply_on(
+    arch: pulp::Arch,
+    threads: usize,
+    c_rows: &mut [f32],
+    a_rows: Strided<'_>,
+    block: &Block<'_>,
+) {
     let tiles = a_rows.rows.div_ceil(MR);
     if threads <= 1 || tiles < 2 {
         with_buffer(&PACKED_A, |packed_a| {
-            pulp::Arch::new().dispatch(Multiply {
+            arch.dispatch(Multiply {
                 c_rows,
                 a_rows,
                 block,
@@ -222,9 +235,10 @@ fn multiply_on(threads: usize, c_rows: &mut [f32], a_rows: Strided<'_>, block: &
     let split = tiles * first / threads * MR;
     let (c_top, c_bottom) = c_rows.split_at_mut(split * block.ldc);
     parallel::join(
-        || multiply_on(first, c_top, a_rows.rows(0, split), block),
+        || multiply_on(arch, first, c_top, a_rows.rows(0, split), block),
         || {
             multiply_on(
+                arch,
                 threads - first,
                 c_bottom,
                 a_rows.rows(split, a_rows.rows),
@@ -451,6 +465,7 @@ fn at_cache_line(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::instruction_sets;
     use super::*;
 
     /// Deterministic values in [-1, 1).
@@ -510,9 +525,13 @@ mod tests {
                 let (b_rows, b_cols) = if tb { (n, k) } else { (k, n) };
                 let a = Strided::row_major(&a_data, a_rows, a_cols, ta);
                 let b = Strided::row_major(&b_data, b_rows, b_cols, tb);
-                let mut c = vec![f32::NAN; m * n];
-                gemm(&mut c, a, b, 1);
-                assert_close(&c, &reference(a, b), k, &format!("{m}×{k}×{n} {ta} {tb}"));
+                let expected = reference(a, b);
+                for arch in instruction_sets() {
+                    let mut c = vec![f32::NAN; m * n];
+                    gemm_on(arch, &mut c, a, b, 1);
+                    let what = format!("{m}×{k}×{n} {ta} {tb} on {arch:?}");
+                    assert_close(&c, &expected, k, &what);
+                }
             }
         }
     }
@@ -558,9 +577,11 @@ mod tests {
             row_stride: 3,
             col_stride: 1,
         };
-        let mut c = vec![0.0; 9 * 3];
-        gemm(&mut c, a, b, 1);
-        assert_close(&c, &reference(a, b), 7, "strided");
+        for arch in instruction_sets() {
+            let mut c = vec![0.0; 9 * 3];
+            gemm_on(arch, &mut c, a, b, 1);
+            assert_close(&c, &reference(a, b), 7, &format!("strided on {arch:?}"));
+        }
     }
 
     #[test]
@@ -570,12 +591,18 @@ mod tests {
         let (a_data, b_data) = (values(m * k, 5), values(k * n, 6));
         let a = Strided::row_major(&a_data, m, k, false);
         let b = Strided::row_major(&b_data, k, n, false);
-        let mut whole = vec![0.0; m * n];
-        gemm(&mut whole, a, b, 1);
-        for (from, to) in [(0, 37), (37, 100), (50, 51)] {
-            let mut block = vec![0.0; (to - from) * n];
-            gemm(&mut block, a.rows(from, to), b, 1);
-            assert_eq!(block, whole[from * n..to * n], "rows {from}..{to}");
+        for arch in instruction_sets() {
+            let mut whole = vec![0.0; m * n];
+            gemm_on(arch, &mut whole, a, b, 1);
+            for (from, to) in [(0, 37), (37, 100), (50, 51)] {
+                let mut block = vec![0.0; (to - from) * n];
+                gemm_on(arch, &mut block, a.rows(from, to), b, 1);
+                assert_eq!(
+                    block,
+                    whole[from * n..to * n],
+                    "rows {from}..{to} on {arch:?}"
+                );
+            }
         }
     }
 
@@ -590,12 +617,14 @@ mod tests {
             let (b_rows, b_cols) = if tb { (n, k) } else { (k, n) };
             let a = Strided::row_major(&a_data, a_rows, a_cols, ta);
             let b = Strided::row_major(&b_data, b_rows, b_cols, tb);
-            let mut one = vec![0.0; m * n];
-            gemm(&mut one, a, b, 1);
-            for threads in [2, 3] {
-                let mut shared = vec![f32::NAN; m * n];
-                gemm(&mut shared, a, b, threads);
-                assert_eq!(shared, one, "{threads} threads, {ta} {tb}");
+            for arch in instruction_sets() {
+                let mut one = vec![0.0; m * n];
+                gemm_on(arch, &mut one, a, b, 1);
+                for threads in [2, 3] {
+                    let mut shared = vec![f32::NAN; m * n];
+                    gemm_on(arch, &mut shared, a, b, threads);
+                    assert_eq!(shared, one, "{threads} threads, {ta} {tb} on {arch:?}");
+                }
             }
         }
     }

@@ -280,13 +280,36 @@ fn simd_matrix_vector_agrees_with_an_f64_reference() {
     }
 }
 
+/// Every instruction set of pulp's that this CPU runs, the scalar fallback (one lane) first:
+/// pulp picks the widest at run time, so each is tested where the machine has it.
+pub(super) fn instruction_sets() -> Vec<pulp::Arch> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut sets = vec![pulp::Arch::Scalar];
+        sets.extend(pulp::x86::V3::try_new().map(pulp::Arch::V3));
+        sets.extend(pulp::x86::V4::try_new().map(pulp::Arch::V4));
+        sets
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        vec![pulp::Arch::new()]
+    }
+}
+
 #[test]
 fn simd_kernels_agree_on_every_instruction_set() {
-    // pulp runs the kernels with the widest vectors the CPU has; CPUs without AVX2 get its
-    // scalar fallback (one lane). Both, on this machine, against the f64 reference.
+    // against the f64 reference, with column counts that leave every path of the kernels
+    // something to do: 8 (AVX2) or 16 (AVX-512) lanes, one or two vectors, a lane tail
     use super::kernels::{MatrixVector, TransposedMatrixVector};
-    use pulp::WithSimd;
-    for (rows, cols) in [(5, 1), (257, 3), (300, 16), (33, 21)] {
+    for (rows, cols) in [
+        (5, 1),
+        (257, 3),
+        (70, 8),
+        (300, 16),
+        (33, 21),
+        (31, 40),
+        (259, 48),
+    ] {
         let x: Vec<f32> = uniform(&[rows, cols], 31)
             .iter()
             .map(|&v| v as f32)
@@ -309,7 +332,7 @@ fn simd_kernels_agree_on_every_instruction_set() {
                     .sum()
             })
             .collect();
-        let run = |scalar: bool| {
+        let run = |arch: pulp::Arch| {
             let (mut xv, mut xtg) = (vec![0.0f32; rows], vec![0.0f32; cols]);
             let d = cols;
             let product = MatrixVector {
@@ -324,21 +347,16 @@ fn simd_kernels_agree_on_every_instruction_set() {
                 v: &g,
                 out: &mut xtg,
             };
-            if scalar {
-                product.with_simd(pulp::Scalar::new());
-                transposed.with_simd(pulp::Scalar::new());
-            } else {
-                pulp::Arch::new().dispatch(product);
-                pulp::Arch::new().dispatch(transposed);
-            }
+            arch.dispatch(product);
+            arch.dispatch(transposed);
             (xv, xtg)
         };
-        for scalar in [false, true] {
-            let (xv, xtg) = run(scalar);
+        for arch in instruction_sets() {
+            let (xv, xtg) = run(arch);
             for (got, want) in xv.iter().zip(&xv_exact).chain(xtg.iter().zip(&xtg_exact)) {
                 assert!(
                     (f64::from(*got) - want).abs() < 1e-4,
-                    "{rows}×{cols}, scalar {scalar}: {got} vs {want}"
+                    "{rows}×{cols} on {arch:?}: {got} vs {want}"
                 );
             }
         }
