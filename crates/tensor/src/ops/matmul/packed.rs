@@ -21,6 +21,7 @@ use std::cell::RefCell;
 
 use pulp::{Simd, WithSimd};
 
+use crate::ops::interleave;
 use crate::parallel;
 
 /// Rows of the register kernel's tile of c. With two SIMD vectors of columns that is
@@ -422,36 +423,6 @@ fn pack_b(
 /// AVX-512 vectors); a wider one takes the element-by-element path.
 const MAX_NR: usize = 32;
 
-/// `out[p·width + j] = sources[j][p]` for p < `depth` and j < `sources.len()` (at most
-/// `width`; the other elements of `out` are left alone). Taken in blocks of
-/// [`INTERLEAVE_BLOCK`] elements of each source, so that the block of `out` being written
-/// stays in L1 while each source is read a run at a time.
-fn interleave(out: &mut [f32], width: usize, sources: &[&[f32]], depth: usize) {
-    let blocks = depth / INTERLEAVE_BLOCK;
-    for (b, out_block) in out
-        .chunks_exact_mut(INTERLEAVE_BLOCK * width)
-        .take(blocks)
-        .enumerate()
-    {
-        for (j, source) in sources.iter().enumerate() {
-            let run: &[f32; INTERLEAVE_BLOCK] = source[b * INTERLEAVE_BLOCK..][..INTERLEAVE_BLOCK]
-                .try_into()
-                .expect("a run of INTERLEAVE_BLOCK elements");
-            for (q, &x) in run.iter().enumerate() {
-                out_block[q * width + j] = x;
-            }
-        }
-    }
-    for p in blocks * INTERLEAVE_BLOCK..depth {
-        for (j, source) in sources.iter().enumerate() {
-            out[p * width + j] = source[p];
-        }
-    }
-}
-
-/// Elements of each source per block of [`interleave`] (16 was slower on 1024² packs).
-const INTERLEAVE_BLOCK: usize = 8;
-
 /// `len` elements of `buffer` (left as the last product packed them), starting at a 64-byte
 /// boundary so that no SIMD load of a panel straddles two cache lines.
 fn at_cache_line(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
@@ -533,28 +504,6 @@ mod tests {
                     assert_close(&c, &expected, k, &what);
                 }
             }
-        }
-    }
-
-    #[test]
-    fn transposing_interleaves_the_sources_whole_blocks_and_remainder() {
-        // 3 sources of depth 2·INTERLEAVE_BLOCK + 3: out[p·3 + j] = sources[j][p]
-        let depth = 2 * INTERLEAVE_BLOCK + 3;
-        let sources: Vec<Vec<f32>> = (0..3)
-            .map(|j| (0..depth).map(|p| (100 * j + p) as f32).collect())
-            .collect();
-        let views: Vec<&[f32]> = sources.iter().map(Vec::as_slice).collect();
-        let mut out = vec![f32::NAN; 3 * depth];
-        interleave(&mut out, 3, &views, depth);
-        let expected: Vec<f32> = (0..depth)
-            .flat_map(|p| (0..3).map(move |j| (100 * j + p) as f32))
-            .collect();
-        assert_eq!(out, expected);
-        // fewer sources than the width: the other columns are left as they were
-        let mut out = vec![-1.0; 3 * depth];
-        interleave(&mut out, 3, &views[..2], depth);
-        for (p, row) in out.chunks_exact(3).enumerate() {
-            assert_eq!(row, [p as f32, (100 + p) as f32, -1.0], "p = {p}");
         }
     }
 
