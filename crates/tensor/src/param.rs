@@ -87,6 +87,20 @@ impl<F: Float> Param<F> {
         lock(&self.inner.grad).clone()
     }
 
+    /// `f` of the accumulated gradient (`None` before any `backward` reached this parameter),
+    /// read in place: [`grad`](Self::grad) copies it, which for a 1024² gradient costs more
+    /// than reading a few of its elements.
+    ///
+    /// ```
+    /// # use tapegrad_tensor::{ndarray, Param};
+    /// let w = Param::new("w", ndarray::arr1(&[1.0f32, 2.0]).into_dyn());
+    /// (w.tensor() * w.tensor()).sum().backward(); // d Σw² / dw = 2w
+    /// assert_eq!(w.with_grad(|g| g.map(|g| g[[1]])), Some(4.0));
+    /// ```
+    pub fn with_grad<R>(&self, f: impl FnOnce(Option<&ArrayD<F>>) -> R) -> R {
+        f(lock(&self.inner.grad).as_ref())
+    }
+
     /// Forgets the accumulated gradient.
     pub fn zero_grad(&self) {
         *lock(&self.inner.grad) = None;
