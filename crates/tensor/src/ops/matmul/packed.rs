@@ -497,10 +497,10 @@ mod tests {
                 let a = Strided::row_major(&a_data, a_rows, a_cols, ta);
                 let b = Strided::row_major(&b_data, b_rows, b_cols, tb);
                 let expected = reference(a, b);
-                for arch in instruction_sets() {
+                for (isa, arch) in instruction_sets() {
                     let mut c = vec![f32::NAN; m * n];
                     gemm_on(arch, &mut c, a, b, 1);
-                    let what = format!("{m}×{k}×{n} {ta} {tb} on {arch:?}");
+                    let what = format!("{m}×{k}×{n} {ta} {tb} on {isa}");
                     assert_close(&c, &expected, k, &what);
                 }
             }
@@ -526,10 +526,10 @@ mod tests {
             row_stride: 3,
             col_stride: 1,
         };
-        for arch in instruction_sets() {
+        for (isa, arch) in instruction_sets() {
             let mut c = vec![0.0; 9 * 3];
             gemm_on(arch, &mut c, a, b, 1);
-            assert_close(&c, &reference(a, b), 7, &format!("strided on {arch:?}"));
+            assert_close(&c, &reference(a, b), 7, &format!("strided on {isa}"));
         }
     }
 
@@ -540,17 +540,13 @@ mod tests {
         let (a_data, b_data) = (values(m * k, 5), values(k * n, 6));
         let a = Strided::row_major(&a_data, m, k, false);
         let b = Strided::row_major(&b_data, k, n, false);
-        for arch in instruction_sets() {
+        for (isa, arch) in instruction_sets() {
             let mut whole = vec![0.0; m * n];
             gemm_on(arch, &mut whole, a, b, 1);
             for (from, to) in [(0, 37), (37, 100), (50, 51)] {
                 let mut block = vec![0.0; (to - from) * n];
                 gemm_on(arch, &mut block, a.rows(from, to), b, 1);
-                assert_eq!(
-                    block,
-                    whole[from * n..to * n],
-                    "rows {from}..{to} on {arch:?}"
-                );
+                assert_eq!(block, whole[from * n..to * n], "rows {from}..{to} on {isa}");
             }
         }
     }
@@ -566,13 +562,13 @@ mod tests {
             let (b_rows, b_cols) = if tb { (n, k) } else { (k, n) };
             let a = Strided::row_major(&a_data, a_rows, a_cols, ta);
             let b = Strided::row_major(&b_data, b_rows, b_cols, tb);
-            for arch in instruction_sets() {
+            for (isa, arch) in instruction_sets() {
                 let mut one = vec![0.0; m * n];
                 gemm_on(arch, &mut one, a, b, 1);
                 for threads in [2, 3] {
                     let mut shared = vec![f32::NAN; m * n];
                     gemm_on(arch, &mut shared, a, b, threads);
-                    assert_eq!(shared, one, "{threads} threads, {ta} {tb} on {arch:?}");
+                    assert_eq!(shared, one, "{threads} threads, {ta} {tb} on {isa}");
                 }
             }
         }

@@ -280,19 +280,19 @@ fn simd_matrix_vector_agrees_with_an_f64_reference() {
     }
 }
 
-/// Every instruction set of pulp's that this CPU runs, the scalar fallback (one lane) first:
-/// pulp picks the widest at run time, so each is tested where the machine has it.
-pub(super) fn instruction_sets() -> Vec<pulp::Arch> {
+/// Every instruction set of pulp's that this CPU runs, named, the scalar fallback (one lane)
+/// first: pulp picks the widest at run time, so each is tested where the machine has it.
+pub(super) fn instruction_sets() -> Vec<(&'static str, pulp::Arch)> {
     #[cfg(target_arch = "x86_64")]
     {
-        let mut sets = vec![pulp::Arch::Scalar];
-        sets.extend(pulp::x86::V3::try_new().map(pulp::Arch::V3));
-        sets.extend(pulp::x86::V4::try_new().map(pulp::Arch::V4));
+        let mut sets = vec![("scalar", pulp::Arch::Scalar)];
+        sets.extend(pulp::x86::V3::try_new().map(|v3| ("AVX2", pulp::Arch::V3(v3))));
+        sets.extend(pulp::x86::V4::try_new().map(|v4| ("AVX-512", pulp::Arch::V4(v4))));
         sets
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        vec![pulp::Arch::new()]
+        vec![("the widest", pulp::Arch::new())]
     }
 }
 
@@ -351,12 +351,12 @@ fn simd_kernels_agree_on_every_instruction_set() {
             arch.dispatch(transposed);
             (xv, xtg)
         };
-        for arch in instruction_sets() {
+        for (isa, arch) in instruction_sets() {
             let (xv, xtg) = run(arch);
             for (got, want) in xv.iter().zip(&xv_exact).chain(xtg.iter().zip(&xtg_exact)) {
                 assert!(
                     (f64::from(*got) - want).abs() < 1e-4,
-                    "{rows}×{cols} on {arch:?}: {got} vs {want}"
+                    "{rows}×{cols} on {isa}: {got} vs {want}"
                 );
             }
         }
