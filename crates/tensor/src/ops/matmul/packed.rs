@@ -67,15 +67,20 @@ impl<'a> Strided<'a> {
             col_stride: 1,
         };
         if transpose {
-            Strided {
-                rows: cols,
-                cols: rows,
-                row_stride: 1,
-                col_stride: cols,
-                ..m
-            }
+            m.transposed()
         } else {
             m
+        }
+    }
+
+    /// The transpose, read in place: rows and columns, and their strides, swapped.
+    pub fn transposed(self) -> Self {
+        Strided {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
         }
     }
 
@@ -339,43 +344,18 @@ fn store<S: Simd>(
 /// Rows ic..ic+mc and columns pc..pc+kc of `a`, packed into panels of [`MR`] rows, each
 /// column by column (the rows of a last, partial panel are padded with zeros). Returns the
 /// panels, starting at a cache line.
+///
+/// A panel of MR rows of a, column by column, is a panel of MR columns of aᵀ, row by row:
+/// [`pack_b`] of the transpose. A row-major a takes its interleaving path, a transposed a
+/// its row copies.
 fn pack_a<'p>(
     buffer: &'p mut Vec<f32>,
     a: Strided<'_>,
     [ic, mc]: [usize; 2],
     [pc, kc]: [usize; 2],
 ) -> &'p [f32] {
-    let panels = mc.div_ceil(MR);
-    let packed = at_cache_line(buffer, panels * kc * MR);
-    for (r, panel) in packed.chunks_exact_mut(kc * MR).enumerate() {
-        let (i0, rows) = (ic + r * MR, MR.min(mc - r * MR));
-        if rows < MR {
-            panel.fill(0.0);
-        }
-        if a.col_stride == 1 {
-            // each row of a is contiguous: the panel interleaves them (fast path: in blocks,
-            // 0.52 → 0.42 ms for a 1024² a, against writing each row down the panel in turn)
-            let sources: [&[f32]; MR] = std::array::from_fn(|i| {
-                if i < rows {
-                    &a.data[(i0 + i) * a.row_stride + pc..][..kc]
-                } else {
-                    &[]
-                }
-            });
-            interleave(panel, MR, &sources[..rows], kc);
-        } else if a.row_stride == 1 {
-            // a transposed: each column of the panel is contiguous
-            for (p, column) in panel.chunks_exact_mut(MR).enumerate() {
-                column[..rows].copy_from_slice(&a.data[(pc + p) * a.col_stride + i0..][..rows]);
-            }
-        } else {
-            for i in 0..rows {
-                for p in 0..kc {
-                    panel[p * MR + i] = a.at(i0 + i, pc + p);
-                }
-            }
-        }
-    }
+    let packed = at_cache_line(buffer, mc.div_ceil(MR) * kc * MR);
+    pack_b(packed, a.transposed(), [pc, kc], [ic, mc], MR);
     packed
 }
 
@@ -394,13 +374,15 @@ fn pack_b(
             panel.fill(0.0);
         }
         if b.col_stride == 1 {
+            // each row of the panel is contiguous in b (for pack_a: a transposed)
             for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
                 row[..cols].copy_from_slice(&b.data[(pc + p) * b.row_stride + j0..][..cols]);
             }
         } else if b.row_stride == 1 && nr <= MAX_NR {
-            // b transposed: each column of b is contiguous, and the panel interleaves them
-            // (fast path: in blocks, 0.95 → 0.47 ms for a 1024² b and G·Bᵀ 23.1 → 22.9 ms,
-            // against writing each column down the panel in turn)
+            // b transposed (for pack_a: a row-major): each column of b is contiguous, and the
+            // panel interleaves them (fast path: in blocks, 0.95 → 0.47 ms for a 1024² b and
+            // G·Bᵀ 23.1 → 22.9 ms, 0.52 → 0.42 ms for a 1024² a, against writing each column
+            // down the panel in turn)
             let sources: [&[f32]; MAX_NR] = std::array::from_fn(|j| {
                 if j < cols {
                     &b.data[(j0 + j) * b.col_stride + pc..][..kc]
