@@ -248,20 +248,29 @@ pub(crate) fn materialize<F: Float>(view: ndarray::ArrayViewD<'_, F>) -> ArrayD<
     ArrayD::from_shape_vec(view.raw_dim(), out).expect("one value per element")
 }
 
-/// `out[p·width + j] = sources[j][p]` for p < `depth` and j < `sources.len()` (at most
-/// `width`; the other elements of `out` are left alone). Taken in blocks of
-/// [`INTERLEAVE_BLOCK`] elements of each source, so that the block of `out` being written
-/// stays in L1 while each source is read a run at a time. With `width` sources of `depth`
-/// elements, the rows of a `width`×`depth` row-major matrix, this is its transpose.
-pub(crate) fn interleave<T: Copy>(out: &mut [T], width: usize, sources: &[&[T]], depth: usize) {
+/// `out[p·width + j] = source[j·stride + p]` for p < `depth` and j < `count` (at most
+/// `width`; the other elements of `out` are left alone): `count` runs of `depth` elements,
+/// `stride` apart in `source`, become columns of `out`. Taken in blocks of
+/// [`INTERLEAVE_BLOCK`] elements of each run, so that the block of `out` being written
+/// stays in L1 while each run is read a piece at a time. With `count` = `width` runs, the
+/// rows of a `width`×`depth` row-major matrix, this is its transpose.
+pub(crate) fn interleave<T: Copy>(
+    out: &mut [T],
+    width: usize,
+    source: &[T],
+    stride: usize,
+    count: usize,
+    depth: usize,
+) {
     let blocks = depth / INTERLEAVE_BLOCK;
     for (b, out_block) in out
         .chunks_exact_mut(INTERLEAVE_BLOCK * width)
         .take(blocks)
         .enumerate()
     {
-        for (j, source) in sources.iter().enumerate() {
-            let run: &[T; INTERLEAVE_BLOCK] = source[b * INTERLEAVE_BLOCK..][..INTERLEAVE_BLOCK]
+        for j in 0..count {
+            let run: &[T; INTERLEAVE_BLOCK] = source[j * stride + b * INTERLEAVE_BLOCK..]
+                [..INTERLEAVE_BLOCK]
                 .try_into()
                 .expect("a run of INTERLEAVE_BLOCK elements");
             for (q, &x) in run.iter().enumerate() {
@@ -270,8 +279,8 @@ pub(crate) fn interleave<T: Copy>(out: &mut [T], width: usize, sources: &[&[T]],
         }
     }
     for p in blocks * INTERLEAVE_BLOCK..depth {
-        for (j, source) in sources.iter().enumerate() {
-            out[p * width + j] = source[p];
+        for j in 0..count {
+            out[p * width + j] = source[j * stride + p];
         }
     }
 }
@@ -298,10 +307,8 @@ fn transpose_2d<F: Float>(view: &ndarray::ArrayViewD<'_, F>) -> Option<ArrayD<F>
         (RowRange(0..rows), RowsMut(&mut out, cols)),
         2 * rows * cols,
         &|(range, block): (RowRange, RowsMut<F>)| {
-            let sources: Vec<&[F]> = (0..cols)
-                .map(|j| &source[j * rows + range.0.start..j * rows + range.0.end])
-                .collect();
-            interleave(block.0, cols, &sources, range.0.len());
+            let runs = &source[range.0.start..];
+            interleave(block.0, cols, runs, rows, cols, range.0.len());
         },
     );
     Some(ArrayD::from_shape_vec(view.raw_dim(), out).expect("one value per element"))
@@ -357,19 +364,20 @@ mod tests {
     fn transposing_interleaves_the_sources_whole_blocks_and_remainder() {
         // 3 sources of depth 2·INTERLEAVE_BLOCK + 3: out[p·3 + j] = sources[j][p]
         let depth = 2 * INTERLEAVE_BLOCK + 3;
-        let sources: Vec<Vec<f32>> = (0..3)
-            .map(|j| (0..depth).map(|p| (100 * j + p) as f32).collect())
+        // (each source `depth + 2` apart in one buffer, the two between left unread)
+        let stride = depth + 2;
+        let sources: Vec<f32> = (0..3 * stride)
+            .map(|i| (100 * (i / stride) + i % stride) as f32)
             .collect();
-        let views: Vec<&[f32]> = sources.iter().map(Vec::as_slice).collect();
         let mut out = vec![f32::NAN; 3 * depth];
-        interleave(&mut out, 3, &views, depth);
+        interleave(&mut out, 3, &sources, stride, 3, depth);
         let expected: Vec<f32> = (0..depth)
             .flat_map(|p| (0..3).map(move |j| (100 * j + p) as f32))
             .collect();
         assert_eq!(out, expected);
         // fewer sources than the width: the other columns are left as they were
         let mut out = vec![-1.0; 3 * depth];
-        interleave(&mut out, 3, &views[..2], depth);
+        interleave(&mut out, 3, &sources, stride, 2, depth);
         for (p, row) in out.chunks_exact(3).enumerate() {
             assert_eq!(row, [p as f32, (100 + p) as f32, -1.0], "p = {p}");
         }

@@ -378,19 +378,13 @@ fn pack_b(
             for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
                 row[..cols].copy_from_slice(&b.data[(pc + p) * b.row_stride + j0..][..cols]);
             }
-        } else if b.row_stride == 1 && nr <= MAX_NR {
+        } else if b.row_stride == 1 {
             // b transposed (for pack_a: a row-major): each column of b is contiguous, and the
             // panel interleaves them (fast path: in blocks, 0.95 → 0.47 ms for a 1024² b and
             // G·Bᵀ 23.1 → 22.9 ms, 0.52 → 0.42 ms for a 1024² a, against writing each column
             // down the panel in turn)
-            let sources: [&[f32]; MAX_NR] = std::array::from_fn(|j| {
-                if j < cols {
-                    &b.data[(j0 + j) * b.col_stride + pc..][..kc]
-                } else {
-                    &[]
-                }
-            });
-            interleave(panel, nr, &sources[..cols], kc);
+            let columns = &b.data[j0 * b.col_stride + pc..];
+            interleave(panel, nr, columns, b.col_stride, cols, kc);
         } else {
             for p in 0..kc {
                 for j in 0..cols {
@@ -400,10 +394,6 @@ fn pack_b(
         }
     }
 }
-
-/// The widest register tile whose b panels [`pack_b`] interleaves (32 f32 columns: two
-/// AVX-512 vectors); a wider one takes the element-by-element path.
-const MAX_NR: usize = 32;
 
 /// `len` elements of `buffer` (left as the last product packed them), starting at a 64-byte
 /// boundary so that no SIMD load of a panel straddles two cache lines.
