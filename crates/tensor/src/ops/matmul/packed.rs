@@ -27,22 +27,27 @@ use crate::parallel;
 /// Rows of the register kernel's tile of c. With two SIMD vectors of columns that is
 /// 2·6 = 12 accumulators, plus two b vectors and one broadcast: 15 of AVX2's 16 registers.
 /// AVX-512 has 32, but taller tiles (8, 12 and 14 rows of 32 columns) were no faster on W5's
-/// 1024² products (20.0–21.3 ms each, against 20.0–20.6 for 6 rows).
+/// 1024² products (20.0–21.3 ms each on an AMD Zen 4, against 20.0–20.6 for 6 rows; on an
+/// Intel Xeon, with KC = 256, 8 to 14 rows took 11.4–11.7 ms against 11.6).
 const MR: usize = 6;
 
 /// Columns of the tile, in SIMD vectors (16 f32 columns with AVX2, 32 with AVX-512).
 const NV: usize = 2;
 
-/// Rows of b per packed block (the depth of one kernel call). 1024 covers W5's whole depth
-/// in one block, so each tile of c is written once and never read back; on W5's 1024²
-/// products 256 took 26.7–28.2 ms and 512 25.0–27.0 ms per product, against 23.6–24.4.
-const KC: usize = 1024;
+/// Rows of b per packed block (the depth of one kernel call). 256 rows of a 32-column
+/// AVX-512 panel are 32 KiB, which stays in a 48 KiB L1 cache while the kernel runs down
+/// every a panel of the block; each tile of c is then read back and added to once per block
+/// after the first. On an Intel Xeon with AVX-512, a 1024² product took 11.5 ms with 256
+/// against 13.4 with 1024 (one block, c written once, the b panel read from L2), and 12.2
+/// and 12.4 with 192 and 384. (On the AMD Zen 4 of earlier rounds, with the AVX2 tile of
+/// the time, 1024 had been best: 23.6–24.4 ms against 26.7–28.2 for 256.)
+const KC: usize = 256;
 
-/// Rows of a per packed block: 48·1024 f32 is 192 KiB, which with one 64 KiB b panel stays
-/// in a 512 KiB L2 cache (48 was 1–2% faster than 120 or 240 on W5).
+/// Rows of a per packed block: 48·256 f32 is 48 KiB, which with the b block stays in L2
+/// (with KC = 256, 48 took 11.6 ms per 1024² product against 11.9 for 96 and 11.8 for 192).
 const MC: usize = 48;
 
-/// Columns of b per packed block; 3072·1024 f32 (12 MiB) bounds the packing buffer.
+/// Columns of b per packed block; 3072·256 f32 (3 MiB) bounds the packing buffer.
 const NC: usize = 3072;
 
 /// A matrix read through strides: element (i, j) is `data[i·row_stride + j·col_stride]`.
