@@ -10,7 +10,7 @@
 //! | f32, at least 512³ multiply-adds | [`packed`](super::packed)'s GEMM, rows split among threads | W5 |
 //! | f32/f64, at least 64³ multiply-adds | faer's GEMM, rows split among threads from 256³ | W2 |
 //! | anything else (small or strided) | ndarray's `dot` (matrixmultiply) | W3 |
-//! | batched (rank > 2) | one batch entry at a time: `Float::gemm` (faer for f32/f64), else `general_mat_mul` | W6 |
+//! | batched (rank > 2) | `Float::gemm` (faer for f32/f64), one batch entry at a time | W6 |
 //!
 //! Which instruction set `pulp` picks is decided on the machine that runs the program, so
 //! f32 matrix-vector results can differ in the last bits between CPUs (fused multiply-add
@@ -623,16 +623,10 @@ fn batch_split<F: Float>(
         {
             let (m, n) = c.dim();
             let k = if transpose_a { a.nrows() } else { a.ncols() };
-            match (a.as_slice(), b.as_slice(), c.as_slice_mut()) {
-                (Some(a), Some(b), Some(c)) => {
-                    F::gemm(c, a, b, [m, k, n], [transpose_a, transpose_b], false)
-                }
-                _ => {
-                    let a = if transpose_a { a.reversed_axes() } else { a };
-                    let b = if transpose_b { b.reversed_axes() } else { b };
-                    general_mat_mul(F::one(), &a, &b, F::zero(), &mut c);
-                }
-            }
+            const LAYOUT: &str = "batch entries are in standard layout";
+            let (a, b) = (a.as_slice().expect(LAYOUT), b.as_slice().expect(LAYOUT));
+            let c = c.as_slice_mut().expect(LAYOUT);
+            F::gemm(c, a, b, [m, k, n], [transpose_a, transpose_b], false);
         }
         return;
     }

@@ -38,6 +38,8 @@ fn gradcheck_over_shapes() {
         (&[2, 1, 3, 4], &[3, 4, 2]),
         (&[0, 3], &[3, 2]),
         (&[2, 0], &[0, 3]),
+        (&[2, 3, 0], &[2, 0, 4]),
+        (&[2, 0, 3], &[3, 2]),
     ];
     for (i, (lhs, rhs)) in cases.iter().enumerate() {
         let inputs = [uniform(lhs, 2 * i as u64), uniform(rhs, 2 * i as u64 + 1)];
@@ -384,6 +386,18 @@ fn parallel_products_agree_with_matrixmultiply() {
     for (p, q) in got.to_vec().iter().zip(expected.iter()) {
         assert!((p - q).abs() < 1e-10, "{p} vs {q}");
     }
+}
+
+#[test]
+fn batched_products_of_empty_depth_are_zero() {
+    // Each batch entry goes to faer's GEMM for f32 and f64: with k = 0 it must still
+    // overwrite its (m×n) output with zeros.
+    let a = Tensor::<f32>::ones(&[2, 3, 0]);
+    let b = Tensor::<f32>::ones(&[2, 0, 4]);
+    assert_eq!(a.matmul(&b).to_vec(), vec![0.0; 24]);
+    let a = Tensor::<f64>::ones(&[2, 3, 0]);
+    let b = Tensor::<f64>::ones(&[2, 0, 4]);
+    assert_eq!(a.matmul(&b).to_vec(), vec![0.0; 24]);
 }
 
 #[test]
