@@ -390,8 +390,8 @@ fn parallel_products_agree_with_matrixmultiply() {
 
 #[test]
 fn batched_products_of_empty_depth_are_zero() {
-    // Each batch entry goes to faer's GEMM for f32 and f64: with k = 0 it must still
-    // overwrite its (m×n) output with zeros.
+    // Each batch entry goes to faer's GEMM for f32 and f64, which must accept operands with
+    // no columns (k = 0) and leave each m×n entry zero.
     let a = Tensor::<f32>::ones(&[2, 3, 0]);
     let b = Tensor::<f32>::ones(&[2, 0, 4]);
     assert_eq!(a.matmul(&b).to_vec(), vec![0.0; 24]);
