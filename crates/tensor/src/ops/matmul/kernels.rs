@@ -614,16 +614,15 @@ fn batch_split<F: Float>(
     [transpose_a, transpose_b]: [bool; 2],
     threads: usize,
 ) {
-    let batch = c.len_of(Axis(0));
+    let (batch, m, n) = c.dim();
     if threads <= 1 || batch < 2 {
+        let k = if transpose_a { a.dim().1 } else { a.dim().2 };
+        const LAYOUT: &str = "batch entries are in standard layout";
         for ((a, b), mut c) in a
             .axis_iter(Axis(0))
             .zip(b.axis_iter(Axis(0)))
             .zip(c.axis_iter_mut(Axis(0)))
         {
-            let (m, n) = c.dim();
-            let k = if transpose_a { a.nrows() } else { a.ncols() };
-            const LAYOUT: &str = "batch entries are in standard layout";
             let (a, b) = (a.as_slice().expect(LAYOUT), b.as_slice().expect(LAYOUT));
             let c = c.as_slice_mut().expect(LAYOUT);
             F::gemm(c, a, b, [m, k, n], [transpose_a, transpose_b], false);
