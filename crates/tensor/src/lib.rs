@@ -42,6 +42,7 @@ mod heap;
 mod ops;
 mod parallel;
 mod param;
+mod pool;
 pub mod shape;
 pub mod tape;
 mod tensor;

@@ -13,7 +13,7 @@ use ndarray::ArrayD;
 use crate::error::{Result, TensorError};
 use crate::tape::hooks::GradHook;
 use crate::tape::{lock, NodeId};
-use crate::Float;
+use crate::{pool, Float};
 
 /// A trainable value with a gradient slot. Cloning a `Param` clones the handle, not the data.
 pub struct Param<F: Float = f32> {
@@ -103,7 +103,10 @@ impl<F: Float> Param<F> {
 
     /// Forgets the accumulated gradient.
     pub fn zero_grad(&self) {
-        *lock(&self.inner.grad) = None;
+        let old = lock(&self.inner.grad).take();
+        if let Some(old) = old {
+            pool::recycle_array(old);
+        }
     }
 
     /// Replaces the value.
@@ -154,7 +157,10 @@ impl<F: Float> Param<F> {
     pub(crate) fn accumulate_grad(&self, g: Arc<ArrayD<F>>) {
         let mut slot = lock(&self.inner.grad);
         match slot.as_mut() {
-            Some(existing) => *existing += &*g,
+            Some(existing) => {
+                *existing += &*g;
+                pool::recycle(g);
+            }
             None => *slot = Some(Arc::try_unwrap(g).unwrap_or_else(|g| (*g).clone())),
         }
     }

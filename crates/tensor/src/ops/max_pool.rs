@@ -35,7 +35,7 @@ use crate::error::{or_panic, Result, TensorError};
 use crate::forward::{Dots, JvpCtx};
 use crate::parallel::{self, RowsMut, RowsOf};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
-use crate::{Float, Tensor};
+use crate::{pool, Float, Tensor};
 
 /// The settings of [`max_pool2d`](Tensor::max_pool2d) (D = 2) and
 /// [`max_pool1d`](Tensor::max_pool1d) (D = 1).
@@ -166,7 +166,7 @@ fn pool_windows_general<F: Float>(
     let total = planes * out[0] * out[1];
     // Written through slices, not pushed: a call to grow a Vec inside the loop made the
     // compiler keep the running maximum in memory.
-    let (mut maxima, mut indices) = (vec![F::zero(); total], vec![0; total]);
+    let (mut maxima, mut indices) = (pool::buffer(total), vec![0; total]);
     // The rows and columns of each window inside the image (the −∞ padding never wins).
     let inside = |o: usize, a: usize, len: usize| {
         let start = o * stride[a];
@@ -229,7 +229,7 @@ fn pool_2x2<F: Float>(
     let (h, w) = (hw[0], hw[1]);
     let per_plane = out[0] * out[1];
     let (mut maxima, mut indices) = (
-        vec![F::zero(); planes * per_plane],
+        pool::buffer(planes * per_plane),
         vec![0; planes * per_plane],
     );
     if per_plane == 0 {
@@ -377,9 +377,12 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
         // fast path: when nothing records the rule, add each gradient at its maximum in one
         // pass, into the input's shape directly (the reshapes around scatter_add copied the
         // whole image)
-        let mut grad_x = vec![F::zero(); n * c * plane];
+        // zeroed plane by plane on the threads, as im2col's columns are
+        let mut grad_x = pool::buffer(n * c * plane);
         let windows = index.len() / (n * c).max(1);
-        if windows > 0 && plane > 0 {
+        if windows == 0 || plane == 0 {
+            grad_x.fill(F::zero());
+        } else {
             let work = grad_x.len() + 2 * index.len();
             let planes_of = (
                 RowsMut(&mut grad_x, plane),
@@ -393,6 +396,7 @@ pub(crate) fn backward<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> 
                     .zip(g.0.chunks_exact(windows))
                     .zip(index.0.chunks_exact(windows))
                 {
+                    dest.fill(F::zero());
                     for (&g, &i) in g.iter().zip(index) {
                         dest[i] += g;
                     }

@@ -75,7 +75,7 @@ use crate::error::{or_panic, Result};
 use crate::parallel::{self, RowRange, RowsMut, RowsOf};
 use crate::shape::broadcast_shapes;
 use crate::tape::{is_grad_enabled, record, Op, Saved};
-use crate::{Float, Tensor};
+use crate::{pool, Float, Tensor};
 
 /// Brings two operands to one shape by NumPy broadcasting. A tracked operand that must
 /// stretch gets an explicit `broadcast` node — the one place where gradients are summed back
@@ -139,7 +139,7 @@ pub(crate) fn unary<F: Float>(
 pub(crate) fn map_elements<F: Float>(x: &ArrayD<F>, f: impl Fn(F) -> F + Sync) -> ArrayD<F> {
     match x.as_slice() {
         Some(xs) if parallel::worth_splitting(2 * xs.len()) => {
-            let mut out = vec![F::zero(); xs.len()];
+            let mut out = pool::buffer(xs.len()); // every element written
             parallel::for_row_blocks(
                 (RowsOf(xs, 1), RowsMut(&mut out, 1)),
                 2 * xs.len(),
@@ -165,7 +165,7 @@ pub(crate) fn zip_elements<F: Float>(
     debug_assert_eq!(a.shape(), b.shape());
     match (a.as_slice(), b.as_slice()) {
         (Some(xs), Some(ys)) if parallel::worth_splitting(3 * xs.len()) => {
-            let mut out = vec![F::zero(); xs.len()];
+            let mut out = pool::buffer(xs.len()); // every element written
             parallel::for_row_blocks(
                 (RowsOf(xs, 1), RowsOf(ys, 1), RowsMut(&mut out, 1)),
                 3 * xs.len(),
@@ -228,7 +228,7 @@ pub(crate) fn materialize<F: Float>(view: ndarray::ArrayViewD<'_, F>) -> ArrayD<
             .into_shape_with_order(shape)
             .expect("only size-1 axes differ");
     }
-    let mut out = vec![F::zero(); view.len()];
+    let mut out = pool::buffer(view.len()); // every element written, row by row
     let rows = view.shape()[0];
     let row_len = view.len() / rows.max(1);
     // Blocks of rows (first axis) on the threads (`crate::parallel`), each assigned from
@@ -301,8 +301,8 @@ fn transpose_2d<F: Float>(view: &ndarray::ArrayViewD<'_, F>) -> Option<ArrayD<F>
     if source.is_empty() {
         return Some(ArrayD::zeros(view.raw_dim()));
     }
-    let mut out = vec![F::zero(); rows * cols];
-    // Blocks of the copy's rows on the threads, each from the same columns of the source.
+    let mut out = pool::buffer(rows * cols); // every element written
+                                             // Blocks of the copy's rows on the threads, each from the same columns of the source.
     parallel::for_row_blocks(
         (RowRange(0..rows), RowsMut(&mut out, cols)),
         2 * rows * cols,

@@ -19,8 +19,8 @@ use super::trace::{Observer, Untraced};
 use super::watch::{self, Watch};
 use super::{Node, NodeId, Op, Tape};
 use crate::error::{or_panic, Result, TensorError};
-use crate::ops;
 use crate::tensor::Repr;
+use crate::{ops, pool};
 use crate::{Float, Tensor};
 
 /// What a backward rule returns: one gradient per input, `None` where an input is constant.
@@ -370,6 +370,7 @@ fn run_sweep<F: Float>(
                 observer.check_sent(i, &node.op, 0, &grad_out)?;
                 observer.sent_window(i, *j, &grad_out, &input_shape, *axis, *start);
                 accumulate_window(&mut grads[*j], &grad_out, &input_shape, *axis, *start);
+                pool::recycle(grad_out.into_value());
                 continue;
             }
         }
@@ -399,6 +400,7 @@ fn run_sweep<F: Float>(
                 accumulate(&mut grads[*j], g);
             }
         }
+        pool::recycle(grad_out.into_value());
     }
     if let (Some(nodes), Some(v)) = (owned, visited) {
         nodes[v].free(tape_id);
@@ -415,6 +417,7 @@ fn accumulate<F: Float>(slot: &mut Option<Tensor<F>>, g: Tensor<F>) {
         Some(previous) => {
             let mut sum = previous.into_value();
             *Arc::make_mut(&mut sum) += &*g.value();
+            pool::recycle(g.into_value());
             Tensor::from_arc(sum)
         }
     });

@@ -99,9 +99,22 @@ impl<F: Float> Node<F> {
             self.swept = true;
         } else {
             self.op = Op::Stale { tape };
-            self.saved = SmallVec::new();
+            self.recycle_saved();
             self.inputs = SmallVec::new();
         }
+    }
+
+    /// Drops the saved arrays, handing those nothing else holds to the pool.
+    fn recycle_saved(&mut self) {
+        for (value, _) in std::mem::take(&mut self.saved) {
+            crate::pool::recycle(value);
+        }
+    }
+}
+
+impl<F: Float> Drop for Node<F> {
+    fn drop(&mut self) {
+        self.recycle_saved();
     }
 }
 

@@ -25,7 +25,7 @@ use ndarray::{
 use pulp::{Simd, WithSimd};
 
 use super::packed::{self, Strided};
-use crate::{parallel, Float};
+use crate::{parallel, pool, Float};
 
 /// op(a)·op(b) over the last two axes, op transposing when its flag is set; the batch axes of
 /// `a` and `b` are equal.
@@ -420,7 +420,7 @@ fn as_generic<F: Float, T: 'static>(out: ArrayD<T>) -> Option<ArrayD<F>> {
 }
 
 /// op(a)·op(b) for row-major 2-D arrays, in faer.
-fn faer_gemm<T: faer::traits::ComplexField + Copy + num_traits::Zero>(
+fn faer_gemm<T: faer::traits::ComplexField + Float>(
     a: &ArrayD<T>,
     transpose_a: bool,
     b: &ArrayD<T>,
@@ -429,7 +429,9 @@ fn faer_gemm<T: faer::traits::ComplexField + Copy + num_traits::Zero>(
 ) -> Option<ArrayD<T>> {
     let (a, b) = (as_mat(a, transpose_a)?, as_mat(b, transpose_b)?);
     let (m, n) = (a.nrows(), b.ncols());
-    let mut out = Array2::<T>::zeros((m, n));
+    // every element is written (callers come with m·k·n ≥ GEMM_MIN_PRODUCT or m·k ≥
+    // FAER_MIN_MATRIX_VECTOR, so the depth k is never empty)
+    let mut out = Array2::from_shape_vec((m, n), pool::buffer(m * n)).ok()?;
     let c = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut()?, m, n);
     let threads = threads_for(m * a.ncols() * n, PARALLEL_MIN_PRODUCT);
     product_split_by_rows(c, a, b, one, threads);
@@ -446,7 +448,8 @@ fn packed_gemm(
     transpose_b: bool,
 ) -> Option<ArrayD<f32>> {
     let (a, b) = (as_strided(a, transpose_a)?, as_strided(b, transpose_b)?);
-    let mut out = Array2::<f32>::zeros((a.rows, b.cols));
+    // every element is written: the first depth block is stored, not added
+    let mut out = Array2::from_shape_vec((a.rows, b.cols), pool::buffer(a.rows * b.cols)).ok()?;
     let threads = threads_for(a.rows * a.cols * b.cols, PARALLEL_MIN_PRODUCT);
     packed::gemm(out.as_slice_mut()?, a, b, threads);
     Some(out.into_dyn())
@@ -664,7 +667,9 @@ fn batched<F: Float>(
         .view()
         .into_shape_with_order((batch, b_rows, b_cols))
         .expect("contiguous");
-    let mut out = ndarray::Array3::<F>::zeros((batch, m, n));
+    // every element is written (one product per entry, not added to)
+    let mut out = ndarray::Array3::from_shape_vec((batch, m, n), pool::buffer(batch * m * n))
+        .expect("one value per element");
     let k = if transpose_a { a_rows } else { a_cols };
     let threads = threads_for(batch * m * k * n, PARALLEL_MIN_BATCHED);
     batch_split(a3, b3, out.view_mut(), [transpose_a, transpose_b], threads);
