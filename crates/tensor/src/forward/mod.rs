@@ -319,6 +319,7 @@ fn run_rule<F: Float>(ctx: &JvpCtx<F>, dots: &Dots<F>) -> Option<Tensor<F>> {
         // A stale value (from a consumed tape) is a constant here: zero tangent.
         Op::Leaf | Op::Stale { .. } => None,
         Op::Add => ops::add::jvp(ctx, dots),
+        Op::AddChannelBias => ops::channel_bias::jvp(ctx, dots),
         Op::Mul => ops::mul::jvp(ctx, dots),
         Op::Div => ops::div::jvp(ctx, dots),
         Op::Pow => ops::pow::jvp(ctx, dots),

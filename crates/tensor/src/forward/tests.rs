@@ -85,6 +85,11 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case("relu", |t| t[0].relu(), vec![away_from_zero(&[6], 24)]),
+        case(
+            "add_channel_bias",
+            |t| t[0].add_channel_bias(&t[1]),
+            vec![u(&[2, 3, 4], 70), u(&[3], 71)],
+        ),
         case("erf", |t| t[0].erf(), vec![u(&[5], 25)]),
         case(
             "sum",

@@ -262,7 +262,7 @@ fn conv<F: Float, const D: usize>(
             .into_reshape(&[n, o, len])
     };
     let y = match b {
-        Some(b) => y.add(&b.reshape(&[1, o, 1])),
+        Some(b) => y.add_channel_bias(b),
         None => y,
     };
     let mut out = vec![n, o];

@@ -182,11 +182,7 @@ fn conv_transpose<F: Float, const D: usize>(
     };
     let y = cols.try_fold(&size, &window).map_err(|e| e.in_op(op))?;
     Ok(match b {
-        Some(b) => {
-            let mut shape = vec![1, cout];
-            shape.extend([1; D]);
-            y.add(&b.reshape(&shape))
-        }
+        Some(b) => y.add_channel_bias(b),
         None => y,
     })
 }

@@ -9,6 +9,7 @@ pub(crate) mod add;
 pub(crate) mod add_scalar;
 pub(crate) mod avg_pool;
 pub(crate) mod broadcast;
+pub(crate) mod channel_bias;
 pub(crate) mod clamp;
 pub(crate) mod compare;
 pub(crate) mod concat;

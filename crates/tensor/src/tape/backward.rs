@@ -92,6 +92,7 @@ fn run_rule<F: Float>(ctx: &BackwardCtx<F>, grad_out: &Tensor<F>) -> InputGrads<
     match ctx.op {
         Op::Leaf | Op::Stale { .. } => SmallVec::new(),
         Op::Add => ops::add::backward(ctx, grad_out),
+        Op::AddChannelBias => ops::channel_bias::backward(ctx, grad_out),
         Op::Mul => ops::mul::backward(ctx, grad_out),
         Op::Div => ops::div::backward(ctx, grad_out),
         Op::Pow => ops::pow::backward(ctx, grad_out),

@@ -21,6 +21,8 @@ pub enum Op {
         tape: u64,
     },
     Add,
+    /// `x + b` with b `[C]` along x's axis 1 (a convolution's bias).
+    AddChannelBias,
     Mul,
     Div,
     /// Elementwise `a^b` with both operands tensors.
@@ -153,6 +155,7 @@ impl Op {
             Op::Leaf => "leaf",
             Op::Stale { .. } => "stale",
             Op::Add => "add",
+            Op::AddChannelBias => "add_channel_bias",
             Op::Mul => "mul",
             Op::Div => "div",
             Op::Pow => "pow",
