@@ -302,8 +302,9 @@ fn transpose_2d<F: Float>(view: &ndarray::ArrayViewD<'_, F>) -> Option<ArrayD<F>
     if source.is_empty() {
         return Some(ArrayD::zeros(view.raw_dim()));
     }
-    let mut out = pool::buffer(rows * cols); // every element written
-                                             // Blocks of the copy's rows on the threads, each from the same columns of the source.
+    // Every element is written: blocks of the copy's rows on the threads, each from the same
+    // columns of the source.
+    let mut out = pool::buffer(rows * cols);
     parallel::for_row_blocks(
         (RowRange(0..rows), RowsMut(&mut out, cols)),
         2 * rows * cols,

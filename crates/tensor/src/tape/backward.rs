@@ -20,8 +20,7 @@ use super::watch::{self, Watch};
 use super::{Node, NodeId, Op, Tape};
 use crate::error::{or_panic, Result, TensorError};
 use crate::tensor::Repr;
-use crate::{ops, pool};
-use crate::{Float, Tensor};
+use crate::{ops, pool, Float, Tensor};
 
 /// What a backward rule returns: one gradient per input, `None` where an input is constant.
 pub(crate) type InputGrads<F> = SmallVec<[Option<Tensor<F>>; 2]>;
