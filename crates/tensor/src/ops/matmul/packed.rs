@@ -380,8 +380,16 @@ fn pack_b(
         }
         if b.col_stride == 1 {
             // each row of the panel is contiguous in b (for pack_a: a transposed)
-            for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
-                row[..cols].copy_from_slice(&b.data[(pc + p) * b.row_stride + j0..][..cols]);
+            let rows = &b.data[pc * b.row_stride + j0..];
+            if cols == MR && nr == MR {
+                // fast path: pack_a's 6-float runs of a transposed a copied at a fixed length,
+                // not by a call to memmove each (Aᵀ·G for 1024² operands 12.13 → 11.91 ms,
+                // medians of 6 interleaved runs; 16 and 32 for b's panels gained nothing)
+                copy_rows::<MR>(panel, rows, b.row_stride);
+            } else {
+                for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
+                    row[..cols].copy_from_slice(&rows[p * b.row_stride..][..cols]);
+                }
             }
         } else if b.row_stride == 1 {
             // b transposed (for pack_a: a row-major): each column of b is contiguous, and the
@@ -397,6 +405,18 @@ fn pack_b(
                 }
             }
         }
+    }
+}
+
+/// Copies the first `N` elements of each row of `rows` (rows `stride` apart) into `panel`,
+/// row after row.
+#[inline(always)]
+fn copy_rows<const N: usize>(panel: &mut [f32], rows: &[f32], stride: usize) {
+    for (p, row) in panel.chunks_exact_mut(N).enumerate() {
+        let run: &[f32; N] = rows[p * stride..][..N]
+            .try_into()
+            .expect("a run of N elements");
+        row.copy_from_slice(run);
     }
 }
 
