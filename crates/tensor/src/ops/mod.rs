@@ -255,6 +255,7 @@ pub(crate) fn materialize<F: Float>(view: ndarray::ArrayViewD<'_, F>) -> ArrayD<
 /// [`INTERLEAVE_BLOCK`] elements of each run, so that the block of `out` being written
 /// stays in L1 while each run is read a piece at a time. With `count` = `width` runs, the
 /// rows of a `width`×`depth` row-major matrix, this is its transpose.
+#[inline(always)] // into the packs of `matmul::packed`, compiled for the CPU's instruction set
 pub(crate) fn interleave<T: Copy>(
     out: &mut [T],
     width: usize,
