@@ -431,7 +431,8 @@ fn pack_b(
     }
 }
 
-/// Rows of b that [`copy_strips`] copies across all the panels before moving on.
+/// Rows of b that [`copy_strips`] copies across all the panels before moving on (a 1024²
+/// row-major b took 0.30, 0.31 and 0.33 ms with 4, 16 and 32 rows, against 0.285 with 8).
 const STRIP: usize = 8;
 
 /// [`pack_b`] of a b whose rows are contiguous (for pack_a: a transposed a): row p of a panel
