@@ -328,20 +328,41 @@ impl WithSimd for Multiply<'_, '_, '_> {
     }
 }
 
+/// Steps of the kernel's loop over k taken per trip of the loop: its pointer increments and
+/// its branch, which compete with the multiply-adds for execution ports, are then paid once
+/// per four steps.
+// fast path: against one step per trip, 1024² NN + NT + TN products 43.61 → 43.23 ms at 1
+// thread and 23.41 → 23.23 at 2 (medians of 40 interleaved rounds; 2 steps gave the same)
+const STEPS: usize = 4;
+
 /// The MR×NR tile a_panel·b_panel: Σₖ (column k of the a panel) ⊗ (row k of the b panel).
 #[inline(always)]
 fn kernel<S: Simd>(simd: S, a_panel: &[f32], b_panel: &[S::f32s]) -> [[S::f32s; NV]; MR] {
     let mut tile = [[simd.splat_f32s(0.0); NV]; MR];
-    for (a, b) in a_panel.chunks_exact(MR).zip(b_panel.chunks_exact(NV)) {
-        let b: [S::f32s; NV] = std::array::from_fn(|v| b[v]);
-        for (row, &a) in tile.iter_mut().zip(a) {
-            let a = simd.splat_f32s(a);
-            for (acc, &b) in row.iter_mut().zip(&b) {
-                *acc = simd.mul_add_f32s(a, b, *acc);
-            }
+    let a_trips = a_panel.chunks_exact(STEPS * MR);
+    let b_trips = b_panel.chunks_exact(STEPS * NV);
+    let (a_rest, b_rest) = (a_trips.remainder(), b_trips.remainder());
+    for (a, b) in a_trips.zip(b_trips) {
+        for s in 0..STEPS {
+            kernel_step(simd, &mut tile, &a[s * MR..][..MR], &b[s * NV..][..NV]);
         }
     }
+    for (a, b) in a_rest.chunks_exact(MR).zip(b_rest.chunks_exact(NV)) {
+        kernel_step(simd, &mut tile, a, b);
+    }
     tile
+}
+
+/// One k of [`kernel`]: tile += (MR values of a) ⊗ (NV vectors of b).
+#[inline(always)]
+fn kernel_step<S: Simd>(simd: S, tile: &mut [[S::f32s; NV]; MR], a: &[f32], b: &[S::f32s]) {
+    let b: [S::f32s; NV] = std::array::from_fn(|v| b[v]);
+    for (row, &a) in tile.iter_mut().zip(a) {
+        let a = simd.splat_f32s(a);
+        for (acc, &b) in row.iter_mut().zip(&b) {
+            *acc = simd.mul_add_f32s(a, b, *acc);
+        }
+    }
 }
 
 /// Writes (or with `add`, adds) a tile into c (row-major, rows `ldc` long) at [i0, j0],
