@@ -112,18 +112,22 @@ thread_local! {
     /// Each thread's buffer for packed blocks of a (at most MC·KC floats plus a cache line),
     /// kept between products.
     static PACKED_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-    /// The calling thread's buffer for packed blocks of b, which all the threads of one
-    /// product read (at most KC·NC floats plus a cache line).
+    /// The calling thread's buffer for packed blocks of b, which all the threads of a product
+    /// that shares its b read (at most KC·NC floats plus a cache line).
     static PACKED_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// c = a·b on `threads` threads, with c row-major (`a.rows`×`b.cols`) and overwritten.
 ///
-/// Each block of b is packed once, its panels split among the threads, and read by all of
-/// them; then the rows of c are split among the threads, each packing its own blocks of a.
-/// A row's result does not depend on the split: every element is summed in the same order.
-// fast path: b packed once and shared, instead of a whole GEMM per thread on its rows of
-// a, W5 at 2 threads 37.6 → 36.3 ms/rep (numpy 34.6–35.3)
+/// The rows of c are split among the threads, each packing its own blocks of a. A b whose
+/// rows are contiguous is packed by each thread for itself (a copy); any other b, whose
+/// packing transposes it, is packed once per block, its panels split among the threads, and
+/// read by all of them. A row's result does not depend on the split: every element is
+/// summed in the same order.
+// fast path: a transposed b packed once and shared, instead of a whole GEMM per thread on
+// its rows of a, W5 at 2 threads 37.6 → 36.3 ms/rep (numpy 34.6–35.3). A b packed by copying
+// costs less to pack twice than to read from the other core's cache: 1024² NN and TN
+// products 7.63 → 7.50 and 7.76 → 7.53 ms at 2 threads, NT 7.80 → 7.94 had it been shared
 pub(super) fn gemm(c: &mut [f32], a: Strided<'_>, b: Strided<'_>, threads: usize) {
     gemm_on(pulp::Arch::new(), c, a, b, threads);
 }
@@ -137,6 +141,18 @@ fn gemm_on(arch: pulp::Arch, c: &mut [f32], a: Strided<'_>, b: Strided<'_>, thre
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if k == 0 {
         c.fill(0.0);
+        return;
+    }
+    let tiles = m.div_ceil(MR);
+    if threads > 1 && tiles > 1 && b.col_stride == 1 {
+        // rows split at multiples of MR, each block a whole product with its own b packing
+        let first = threads / 2;
+        let split = tiles * first / threads * MR;
+        let (top, bottom) = c.split_at_mut(split * n);
+        parallel::join(
+            || gemm_on(arch, top, a.rows(0, split), b, first),
+            || gemm_on(arch, bottom, a.rows(split, m), b, threads - first),
+        );
         return;
     }
     let nr = arch.dispatch(TileColumns);
