@@ -126,8 +126,10 @@ thread_local! {
 /// summed in the same order.
 // fast path: a transposed b packed once and shared, instead of a whole GEMM per thread on
 // its rows of a, W5 at 2 threads 37.6 → 36.3 ms/rep (numpy 34.6–35.3). A b packed by copying
-// costs less to pack twice than to read from the other core's cache: 1024² NN and TN
-// products 7.63 → 7.50 and 7.76 → 7.53 ms at 2 threads, NT 7.80 → 7.94 had it been shared
+// costs less to pack twice than to read from the other core's cache: at 2 threads, 1024² NN
+// products 7.51–7.63 → 7.45–7.51 ms and TN 7.57–7.65 → 7.48–7.52 (two runs of 40 interleaved
+// rounds), W5 22.85 → 22.66 ms/rep (medians of 5 runs); a transposed b packed per thread
+// made NT slower, 7.80 → 7.94
 pub(super) fn gemm(c: &mut [f32], a: Strided<'_>, b: Strided<'_>, threads: usize) {
     gemm_on(pulp::Arch::new(), c, a, b, threads);
 }
