@@ -214,8 +214,14 @@ pub(crate) fn materialize<F: Float>(view: ndarray::ArrayViewD<'_, F>) -> ArrayD<
         .zip(view.strides())
         .all(|(&n, &s)| n <= 1 || s == 0);
     if let (true, Some(&x)) = (one_element, view.first()) {
-        // fast path: one value repeated is a fill, W1 0.76 → 0.69 ms/step
-        return ArrayD::from_elem(view.raw_dim(), x);
+        // fast path: one value repeated is a fill, W1 0.76 → 0.69 ms/step; into a pooled
+        // buffer and on the threads, W5's 2²⁰ ones for ΣC's gradient 0.17 → 0.09 ms at 2
+        // threads (1 thread unchanged; medians of 41)
+        let mut out = pool::buffer(view.len());
+        parallel::for_row_blocks(RowsMut(&mut out, 1), view.len(), &|block: RowsMut<F>| {
+            block.0.fill(x)
+        });
+        return ArrayD::from_shape_vec(view.raw_dim(), out).expect("one value per element");
     }
     if !view.is_empty() && view.shape().contains(&1) {
         let shape = view.raw_dim();
@@ -400,6 +406,12 @@ mod tests {
         let empty = uniform(&[0, 3], 5);
         let stretched = empty.broadcast(IxDyn(&[2, 0, 3])).unwrap();
         assert_eq!(materialize(stretched.view()).shape(), &[2, 0, 3]);
+        // one value everywhere: a fill, split among the threads, of a buffer the pool may
+        // hand back with old values in it
+        let value = uniform(&[1, 1], 9);
+        pool::recycle_array(uniform(&[700, 300], 10));
+        let filled = materialize(value.broadcast(IxDyn(&[700, 300])).unwrap());
+        assert_eq!(filled, value.broadcast(IxDyn(&[700, 300])).unwrap());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use smallvec::smallvec;
 
 use crate::error::{or_panic, Result};
 use crate::forward::{Dots, JvpCtx};
+use crate::parallel::{self, RowsMut, RowsOf};
 use crate::shape::{normalize_axes, reduced_shape, Dim};
 use crate::tape::{record, BackwardCtx, InputGrads, Op};
 use crate::{Float, Tensor};
@@ -35,7 +36,7 @@ impl<F: Float> Tensor<F> {
         let axes = normalize_axes("sum", axes, self.shape())?;
         let value = self.value();
         let mut out = if axes.len() == self.ndim() {
-            ndarray::arr0(value.sum()).into_dyn()
+            ndarray::arr0(sum_all(&value)).into_dyn()
         } else {
             let mut out = None;
             for &axis in axes.iter().rev() {
@@ -61,6 +62,42 @@ impl<F: Float> Tensor<F> {
     pub fn sum_axes(&self, axes: &[impl Dim], keepdim: bool) -> Tensor<F> {
         or_panic(self.try_sum_axes(axes, keepdim))
     }
+}
+
+/// Elements per block of [`sum_all`].
+const SUM_BLOCK: usize = 1 << 15;
+
+/// Σ of every element. A contiguous array longer than [`SUM_BLOCK`] is summed block by
+/// block, the blocks shared among the threads (`crate::parallel`), and the blocks' sums
+/// added in order: the result does not depend on the number of threads. (A shorter one is
+/// one block: ndarray's sum.)
+// fast path: against ndarray's sum of the whole array, W5's ΣC (2²⁰ f32) 0.18–0.19 → 0.15 ms
+// at 1 thread and 0.097 at 2 (medians of 41), and closer to the exact sum (there, an error
+// of 8 against 92)
+fn sum_all<F: Float>(x: &ArrayD<F>) -> F {
+    let Some(flat) = x
+        .as_slice_memory_order()
+        .filter(|flat| flat.len() > SUM_BLOCK)
+    else {
+        return x.sum();
+    };
+    let block_sum = |block: &[F]| ndarray::ArrayView1::from(block).sum();
+    let whole = flat.len() / SUM_BLOCK;
+    let mut sums = vec![F::zero(); whole];
+    parallel::for_row_blocks(
+        (
+            RowsOf(&flat[..whole * SUM_BLOCK], SUM_BLOCK),
+            RowsMut(&mut sums, 1),
+        ),
+        flat.len(),
+        &|(blocks, sums): (RowsOf<F>, RowsMut<F>)| {
+            for (block, sum) in blocks.0.chunks_exact(SUM_BLOCK).zip(sums.0) {
+                *sum = block_sum(block);
+            }
+        },
+    );
+    let total = sums.iter().fold(F::zero(), |total, &s| total + s);
+    total + block_sum(&flat[whole * SUM_BLOCK..])
 }
 
 /// Σ over one axis, computed on a static-rank `[outer, len, inner]` view of the array:
@@ -139,6 +176,29 @@ mod tests {
         assert_eq!(x.sum_axes(&[0], true).to_vec(), vec![5.0, 7.0, 9.0]);
         assert_eq!(x.sum_axes(&[0, 1], false).shape(), &[] as &[usize]);
         assert_eq!(Tensor::<f64>::zeros(&[0, 3]).sum().item(), 0.0);
+    }
+
+    #[test]
+    fn long_arrays_are_summed_by_blocks_in_order() {
+        use super::{sum_all, SUM_BLOCK};
+        use ndarray::{Array1, ArrayView1, Axis, Slice};
+        // 2.5 blocks: the whole blocks' sums (shared among the threads), then the rest's
+        let x = Array1::from_shape_fn(5 * SUM_BLOCK / 2, |i| ((i % 97) as f32 - 48.0) / 7.0);
+        let x = x.into_dyn();
+        let flat = x.as_slice().unwrap();
+        let blocks = flat.chunks(SUM_BLOCK).map(|b| ArrayView1::from(b).sum());
+        let expected = blocks.fold(0.0f32, |total, b| total + b);
+        assert_eq!(sum_all(&x), expected);
+        let exact: f64 = flat.iter().map(|&v| v as f64).sum();
+        let scale: f64 = flat.iter().map(|&v| v.abs() as f64).sum();
+        assert!((expected as f64 - exact).abs() <= 1e-6 * scale);
+        // a short array, and a long one not contiguous in memory, are ndarray's sum
+        let short = x.slice_axis(Axis(0), Slice::from(..100)).to_owned();
+        assert_eq!(sum_all(&short), short.sum());
+        let mut every_other = x.clone();
+        every_other.slice_axis_inplace(Axis(0), Slice::new(0, None, 2));
+        assert!(every_other.as_slice_memory_order().is_none());
+        assert_eq!(sum_all(&every_other), every_other.sum());
     }
 
     #[test]
