@@ -397,20 +397,33 @@ fn store<S: Simd>(
 ) {
     let nr = NV * S::F32_LANES;
     let cols = nr.min(ldc - j0);
-    for (i, tile_row) in tile.iter().enumerate().take(rows) {
-        let row = &mut c[(i0 + i) * ldc + j0..][..cols];
-        if cols == nr {
-            let (row, _) = S::as_mut_simd_f32s(row);
+    if rows == MR && cols == nr {
+        // fast path: a whole tile, by a loop of fixed length that the compiler unrolls,
+        // without the general loop's tests of each row and width: 1024² NN + NT + TN
+        // products 43.35–43.39 → 42.81–42.86 ms (two runs of 30 interleaved rounds)
+        for (i, tile_row) in tile.iter().enumerate() {
+            let (row, _) = S::as_mut_simd_f32s(&mut c[(i0 + i) * ldc + j0..][..nr]);
             for (c, &t) in row.iter_mut().zip(tile_row) {
                 *c = if add { simd.add_f32s(*c, t) } else { t };
             }
-        } else {
-            let mut spill = [0.0f32; 128];
-            let (spill_vectors, _) = S::as_mut_simd_f32s(&mut spill[..nr]);
-            spill_vectors.copy_from_slice(tile_row);
-            for (c, &t) in row.iter_mut().zip(&spill) {
-                *c = if add { *c + t } else { t };
-            }
+        }
+        return;
+    }
+    // The general case: the first `rows` rows, and of each the columns inside c, through
+    // partial loads and stores (the loop's fixed length keeps the tile in registers).
+    for (i, tile_row) in tile.iter().enumerate() {
+        if i == rows {
+            break;
+        }
+        let row = &mut c[(i0 + i) * ldc + j0..][..cols];
+        for (v, &t) in tile_row.iter().enumerate() {
+            let part = &mut row[(v * S::F32_LANES).min(cols)..((v + 1) * S::F32_LANES).min(cols)];
+            let t = if add {
+                simd.add_f32s(simd.partial_load_f32s(part), t)
+            } else {
+                t
+            };
+            simd.partial_store_f32s(part, t);
         }
     }
 }
