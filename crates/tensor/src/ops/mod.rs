@@ -406,12 +406,12 @@ mod tests {
         let empty = uniform(&[0, 3], 5);
         let stretched = empty.broadcast(IxDyn(&[2, 0, 3])).unwrap();
         assert_eq!(materialize(stretched.view()).shape(), &[2, 0, 3]);
-        // one value everywhere: a fill, split among the threads, of a buffer the pool may
-        // hand back with old values in it
+        // one value everywhere: a fill (2²⁰ elements, split among the threads whether or not
+        // a helper is awake) of a buffer the pool may hand back with old values in it
         let value = uniform(&[1, 1], 9);
-        pool::recycle_array(uniform(&[700, 300], 10));
-        let filled = materialize(value.broadcast(IxDyn(&[700, 300])).unwrap());
-        assert_eq!(filled, value.broadcast(IxDyn(&[700, 300])).unwrap());
+        pool::recycle_array(uniform(&[1024, 1024], 10));
+        let filled = materialize(value.broadcast(IxDyn(&[1024, 1024])).unwrap());
+        assert_eq!(filled, value.broadcast(IxDyn(&[1024, 1024])).unwrap());
     }
 
     #[test]

@@ -181,9 +181,12 @@ mod tests {
     #[test]
     fn long_arrays_are_summed_by_blocks_in_order() {
         use super::{sum_all, SUM_BLOCK};
+        use crate::parallel::PARALLEL_WAKE_ELEMENTS;
         use ndarray::{Array1, ArrayView1, Axis, Slice};
-        // 2.5 blocks: the whole blocks' sums (shared among the threads), then the rest's
-        let x = Array1::from_shape_fn(5 * SUM_BLOCK / 2, |i| ((i % 97) as f32 - 48.0) / 7.0);
+        // 32.5 blocks (enough to be split among the threads whether or not a helper is
+        // awake): the whole blocks' sums, then the rest's, added in order
+        let n = PARALLEL_WAKE_ELEMENTS + SUM_BLOCK / 2;
+        let x = Array1::from_shape_fn(n, |i| ((i % 97) as f32 - 48.0) / 7.0);
         let x = x.into_dyn();
         let flat = x.as_slice().unwrap();
         let blocks = flat.chunks(SUM_BLOCK).map(|b| ArrayView1::from(b).sum());

@@ -128,8 +128,9 @@ thread_local! {
 // its rows of a, W5 at 2 threads 37.6 → 36.3 ms/rep (numpy 34.6–35.3). A b packed by copying
 // costs less to pack twice than to read from the other core's cache: at 2 threads, 1024² NN
 // products 7.51–7.63 → 7.45–7.51 ms and TN 7.57–7.65 → 7.48–7.52 (two runs of 40 interleaved
-// rounds), W5 22.85 → 22.66 ms/rep (medians of 5 runs); a transposed b packed per thread
-// made NT slower, 7.80 → 7.94
+// rounds), W5 22.85 → 22.66 ms/rep (medians of 5 runs), and few rows of a lose nothing by it
+// ([m, 2048]·[2048, 2048] with m = 12, 48, 192: 1.78 → 1.80, 3.10 → 2.79, 7.35 → 7.06 ms);
+// a transposed b packed per thread made NT slower, 7.80 → 7.94
 pub(super) fn gemm(c: &mut [f32], a: Strided<'_>, b: Strided<'_>, threads: usize) {
     gemm_on(pulp::Arch::new(), c, a, b, threads);
 }
