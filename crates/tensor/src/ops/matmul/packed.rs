@@ -434,8 +434,9 @@ fn store<S: Simd>(
 /// panels, starting at a cache line.
 ///
 /// A panel of MR rows of a, column by column, is a panel of MR columns of aᵀ, row by row:
-/// [`pack_b`] of the transpose. A row-major a takes its transposing path (whole panels a
-/// column of MR values at a time), a transposed a its row copies.
+/// [`pack_b`] of the transpose, with two fast paths that the panels' fixed width of six
+/// allows: a transposed a's rows are copied as runs of exactly MR, and a row-major a's
+/// whole panels are gathered a column of MR at a time.
 #[inline(always)] // compiled inside Multiply, for its instruction set
 fn pack_a<'p>(
     buffer: &'p mut Vec<f32>,
@@ -444,8 +445,51 @@ fn pack_a<'p>(
     [pc, kc]: [usize; 2],
 ) -> &'p [f32] {
     let packed = at_cache_line(buffer, mc.div_ceil(MR) * kc * MR);
-    pack_b(packed, a.transposed(), [pc, kc], [ic, mc], MR);
+    let a_t = a.transposed();
+    if a_t.col_stride == 1 {
+        // fast path: 6-float runs copied at a fixed length, not by a call to memmove each
+        // (Aᵀ·G for 1024² operands 12.13 → 11.91 ms, medians of 6 interleaved runs; a fixed
+        // length for b's 32-float runs was slower, 0.33 → 0.37 ms for a 1024² b)
+        copy_strips(packed, a_t, [pc, kc], [ic, mc], MR, |out, run| {
+            let run: &[f32; MR] = run.try_into().expect("a run of MR values");
+            out.copy_from_slice(run);
+        });
+    } else if a_t.row_stride == 1 {
+        gather_columns(packed, a_t, [pc, kc], [ic, mc]);
+    } else {
+        pack_b(packed, a_t, [pc, kc], [ic, mc], MR);
+    }
     packed
+}
+
+/// [`pack_a`] of a row-major a, through its transpose `a_t` (columns contiguous): each whole
+/// panel one column of MR values at a time (MR loads, one MR-float write), a last, partial
+/// one through [`interleave`].
+// fast path: against `interleave`'s blocks of scattered stores for every panel, a 1024² a
+// 0.40 → 0.24 ms (medians of 41), NN products 14.28–14.40 → 13.94–14.13 ms and NT
+// 14.68–14.69 → 14.54–14.56 (two runs of 30 interleaved rounds); for b's 32-wide panels
+// the same made NT slower, 14.98–15.02 → 15.57–15.59
+#[inline(always)]
+fn gather_columns(
+    packed: &mut [f32],
+    a_t: Strided<'_>,
+    [pc, kc]: [usize; 2],
+    [ic, mc]: [usize; 2],
+) {
+    for (r, panel) in packed.chunks_exact_mut(kc * MR).enumerate() {
+        let (j0, cols) = (ic + r * MR, MR.min(mc - r * MR));
+        let columns = &a_t.data[j0 * a_t.col_stride + pc..];
+        if cols < MR {
+            panel.fill(0.0);
+            interleave(panel, MR, columns, a_t.col_stride, cols, kc);
+            continue;
+        }
+        let rows: [&[f32]; MR] = std::array::from_fn(|i| &columns[i * a_t.col_stride..][..kc]);
+        for (p, out) in panel.chunks_exact_mut(MR).enumerate() {
+            let column: [f32; MR] = std::array::from_fn(|i| rows[i][p]);
+            out.copy_from_slice(&column);
+        }
+    }
 }
 
 /// Rows pc..pc+kc and columns jc..jc+nc of `b`, packed into `packed` as panels of `nr`
@@ -459,7 +503,9 @@ fn pack_b(
     nr: usize,
 ) {
     if b.col_stride == 1 {
-        copy_strips(packed, b, [pc, kc], [jc, nc], nr);
+        copy_strips(packed, b, [pc, kc], [jc, nc], nr, |out, run| {
+            out.copy_from_slice(run);
+        });
         return;
     }
     for (r, panel) in packed.chunks_exact_mut(kc * nr).enumerate() {
@@ -473,22 +519,7 @@ fn pack_b(
             // G·Bᵀ 23.1 → 22.9 ms, 0.52 → 0.42 ms for a 1024² a, against writing each column
             // down the panel in turn)
             let columns = &b.data[j0 * b.col_stride + pc..];
-            if nr == MR && cols == MR {
-                // fast path: a whole panel of a row-major a, one column of six values at a
-                // time (six loads, one six-float write), against `interleave`'s blocks of
-                // scattered stores: a 1024² a 0.40 → 0.24 ms (medians of 41), NN products
-                // 14.28–14.40 → 13.94–14.13 ms and NT 14.68–14.69 → 14.54–14.56 (two runs of
-                // 30 interleaved rounds); for b's 32-wide panels the same made NT slower,
-                // 14.98–15.02 → 15.57–15.59
-                let rows: [&[f32]; MR] =
-                    std::array::from_fn(|r| &columns[r * b.col_stride..][..kc]);
-                for (p, out) in panel.chunks_exact_mut(MR).enumerate() {
-                    let column: [f32; MR] = std::array::from_fn(|r| rows[r][p]);
-                    out.copy_from_slice(&column);
-                }
-            } else {
-                interleave(panel, nr, columns, b.col_stride, cols, kc);
-            }
+            interleave(panel, nr, columns, b.col_stride, cols, kc);
         } else {
             for p in 0..kc {
                 for j in 0..cols {
@@ -504,9 +535,10 @@ fn pack_b(
 const STRIP: usize = 8;
 
 /// [`pack_b`] of a b whose rows are contiguous (for pack_a: a transposed a): row p of a panel
-/// is a run of `cols` values of b's row pc + p. The runs are copied [`STRIP`] rows of b at a
-/// time across all the panels, so that b is read a few rows at a time, from left to right,
-/// and each panel written in pieces of STRIP rows.
+/// is a run of `nr` values of b's row pc + p, put in place by `copy(out, run)` (for a last,
+/// partial panel, its columns and then zeros). The runs are copied [`STRIP`] rows of b at a
+/// time across all the whole panels, so that b is read a few rows at a time, from left to
+/// right, and each panel written in pieces of STRIP rows.
 // fast path: against copying each panel's strip of b whole in turn (a run from every row, so
 // a page of b per run), 1024² operands packed as W5 packs them: a row-major b 0.335 → 0.285
 // ms, a transposed a 0.435 → 0.33 (medians of 21)
@@ -517,50 +549,24 @@ fn copy_strips(
     [pc, kc]: [usize; 2],
     [jc, nc]: [usize; 2],
     nr: usize,
+    copy: impl Fn(&mut [f32], &[f32]),
 ) {
     let whole = nc / nr;
-    if nr == MR {
-        // fast path: pack_a's 6-float runs copied at a fixed length, not by a call to memmove
-        // each (Aᵀ·G for 1024² operands 12.13 → 11.91 ms, medians of 6 interleaved runs; a
-        // fixed length for b's 32-float runs was slower, 0.33 → 0.37 ms for a 1024² b)
-        strips(packed, b, [pc, kc], [jc, whole], MR, |out, run| {
-            let run: &[f32; MR] = run.try_into().expect("a run of MR values");
-            out.copy_from_slice(run);
-        });
-    } else {
-        strips(packed, b, [pc, kc], [jc, whole], nr, |out, run| {
-            out.copy_from_slice(run);
-        });
+    for first in (0..kc).step_by(STRIP) {
+        for r in 0..whole {
+            for p in first..kc.min(first + STRIP) {
+                let run = &b.data[(pc + p) * b.row_stride + jc + r * nr..][..nr];
+                copy(&mut packed[(r * kc + p) * nr..][..nr], run);
+            }
+        }
     }
     let cols = nc - whole * nr;
     if cols > 0 {
-        // the last, partial panel: its columns, then zeros
         let panel = &mut packed[whole * kc * nr..][..kc * nr];
         panel.fill(0.0);
         let rows = &b.data[pc * b.row_stride + jc + whole * nr..];
         for (p, out) in panel.chunks_exact_mut(nr).enumerate() {
             out[..cols].copy_from_slice(&rows[p * b.row_stride..][..cols]);
-        }
-    }
-}
-
-/// [`copy_strips`]'s loops over the first `panels` (whole) panels, `copy(out, run)` putting
-/// each run of `nr` values in its place.
-#[inline(always)]
-fn strips(
-    packed: &mut [f32],
-    b: Strided<'_>,
-    [pc, kc]: [usize; 2],
-    [jc, panels]: [usize; 2],
-    nr: usize,
-    copy: impl Fn(&mut [f32], &[f32]),
-) {
-    for first in (0..kc).step_by(STRIP) {
-        for r in 0..panels {
-            for p in first..kc.min(first + STRIP) {
-                let run = &b.data[(pc + p) * b.row_stride + jc + r * nr..][..nr];
-                copy(&mut packed[(r * kc + p) * nr..][..nr], run);
-            }
         }
     }
 }
