@@ -146,11 +146,9 @@ fn gemm_on(arch: pulp::Arch, c: &mut [f32], a: Strided<'_>, b: Strided<'_>, thre
         c.fill(0.0);
         return;
     }
-    let tiles = m.div_ceil(MR);
-    if threads > 1 && tiles > 1 && b.col_stride == 1 {
-        // rows split at multiples of MR, each block a whole product with its own b packing
-        let first = threads / 2;
-        let split = tiles * first / threads * MR;
+    let copied_b = b.col_stride == 1;
+    if let Some((first, split)) = split_rows(m, threads).filter(|_| copied_b) {
+        // each block of rows a whole product with its own b packing
         let (top, bottom) = c.split_at_mut(split * n);
         parallel::join(
             || gemm_on(arch, top, a.rows(0, split), b, first),
@@ -279,8 +277,7 @@ fn multiply_on(
     a_rows: Strided<'_>,
     block: &Block<'_>,
 ) {
-    let tiles = a_rows.rows.div_ceil(MR);
-    if threads <= 1 || tiles < 2 {
+    let Some((first, split)) = split_rows(a_rows.rows, threads) else {
         with_buffer(&PACKED_A, |packed_a| {
             arch.dispatch(Multiply {
                 c_rows,
@@ -290,9 +287,7 @@ fn multiply_on(
             });
         });
         return;
-    }
-    let first = threads / 2;
-    let split = tiles * first / threads * MR;
+    };
     let (c_top, c_bottom) = c_rows.split_at_mut(split * block.ldc);
     parallel::join(
         || multiply_on(arch, first, c_top, a_rows.rows(0, split), block),
@@ -306,6 +301,17 @@ fn multiply_on(
             )
         },
     );
+}
+
+/// How `threads` threads share `rows` rows of c: the threads of the first part and the row
+/// where the second starts, a multiple of [`MR`] so that only the last tile of c is partial;
+/// `None` for one thread or one tile.
+fn split_rows(rows: usize, threads: usize) -> Option<(usize, usize)> {
+    let tiles = rows.div_ceil(MR);
+    (threads > 1 && tiles > 1).then(|| {
+        let first = threads / 2;
+        (first, tiles * first / threads * MR)
+    })
 }
 
 /// [`multiply_on`]'s work on one thread: the loops from `ic` in (this module's comment).
