@@ -147,7 +147,7 @@ fn gemm_on(arch: pulp::Arch, c: &mut [f32], a: Strided<'_>, b: Strided<'_>, thre
         return;
     }
     let copied_b = b.col_stride == 1;
-    if let Some((first, split)) = split_rows(m, threads).filter(|_| copied_b) {
+    if let Some((first, split)) = split_at_tiles(m, threads).filter(|_| copied_b) {
         // each block of rows a whole product with its own b packing
         let (top, bottom) = c.split_at_mut(split * n);
         parallel::join(
@@ -277,7 +277,7 @@ fn multiply_on(
     a_rows: Strided<'_>,
     block: &Block<'_>,
 ) {
-    let Some((first, split)) = split_rows(a_rows.rows, threads) else {
+    let Some((first, split)) = split_at_tiles(a_rows.rows, threads) else {
         with_buffer(&PACKED_A, |packed_a| {
             arch.dispatch(Multiply {
                 c_rows,
@@ -306,7 +306,7 @@ fn multiply_on(
 /// How `threads` threads share `rows` rows of c: the threads of the first part and the row
 /// where the second starts, a multiple of [`MR`] so that only the last tile of c is partial;
 /// `None` for one thread or one tile.
-fn split_rows(rows: usize, threads: usize) -> Option<(usize, usize)> {
+fn split_at_tiles(rows: usize, threads: usize) -> Option<(usize, usize)> {
     let tiles = rows.div_ceil(MR);
     (threads > 1 && tiles > 1).then(|| {
         let first = threads / 2;
